@@ -1,0 +1,3 @@
+from deskbreak.cli import main
+
+raise SystemExit(main())
