@@ -575,9 +575,13 @@ class BreakCycle:
             out.append(Record("resumed", now))
         if s.away_since is not None:
             return out  # due reminders wait until the user is back
-        if s.phase is Phase.DUE and s.current is not None and s.current.shown_at is not None:
-            if now >= s.current.shown_at + self._settings.reminders.missed_after:
-                out.extend(self._finish("missed", now, "no answer"))
+        if (
+            s.phase is Phase.DUE
+            and s.current is not None
+            and s.current.shown_at is not None
+            and now >= s.current.shown_at + self._settings.reminders.missed_after
+        ):
+            out.extend(self._finish("missed", now, "no answer"))
         if s.phase in (Phase.WAITING, Phase.SNOOZED) and now >= s.due_at:
             if s.current is None:
                 s.current = Reminder(id=self._take_id(), exercise=s.next_exercise, due_at=s.due_at)

@@ -52,7 +52,7 @@ def format_duration(seconds: float) -> str:
 
 
 def humanize(seconds: float) -> str:
-    """A short phrase for people: "in 23 min", "in 1 h 5 min", "in 40 s"; rounds up to the minute."""
+    """A short phrase for people: "23 min", "1 h 5 min", "40 s"; rounds up to the minute."""
     secs = max(0, int(-(-seconds // 1)))
     if secs < 60:
         return f"{secs} s"

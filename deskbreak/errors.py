@@ -45,7 +45,7 @@ class SettingsError(DeskbreakError):
 
 
 class IllegalEvent(DeskbreakError):
-    """An event that makes no sense in the break cycle's current state (e.g. accept with nothing due).
+    """An event that makes no sense in the cycle's current state (accept with nothing due).
 
     The cycle's state is left exactly as it was.
     """
