@@ -306,10 +306,11 @@ class Daemon:
     def _notify(self, action: c.Notify) -> None:
         ex = action.exercise
         body = ex.summary or (ex.steps[0] if ex.steps else "")
-        if self._first_notification():
-            body = f"{body}\n\n{SAFETY_NOTE}"
+        note = SAFETY_NOTE if self._first_notification() else ""
+        if note:
+            body = f"{body}\n\n{note}"
         if self.terminal:
-            self.notifier.show_reminder(action)
+            self.notifier.show_reminder(action, note)
             return
         from deskbreak.adapters.notifier import Notice
 

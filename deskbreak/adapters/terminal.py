@@ -98,11 +98,15 @@ class TerminalUI:
 
     # -- notifier side
 
-    def show_reminder(self, notify: Any) -> None:
+    def show_reminder(self, notify: Any, note: str = "") -> None:
         ex = notify.exercise
         self._last_line = ""
         lines = [f"Time to stretch: {ex.name} ({format_duration(ex.duration)})"]
         lines += [f"  {i}. {step}" for i, step in enumerate(ex.steps, 1)]
+        if ex.equipment:
+            lines.append(f"  You need: {', '.join(ex.equipment)}")
+        if note:
+            lines.append(f"  {note}")
         lines.append("  [a/Enter] done  [s] snooze  [k] skip")
         self._say("\n".join(lines))
 
