@@ -21,13 +21,17 @@ def test_parse_duration_accepts_what_people_write(text: str, seconds: int) -> No
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["", "45", "0m", "m", "10x", "1m1h", "5m5m", "-5m", "1.5h", "10 m"])
+@pytest.mark.parametrize(
+    "text", ["", "45", "0m", "m", "10x", "1m1h", "5m5m", "-5m", "1.5h", "10 m"]
+)
 def test_parse_duration_rejects_with_what_is_allowed(text: str) -> None:
     with pytest.raises(ValueError, match=r'"90s", "10m" or "1h30m"'):
         parse_duration(text)
 
 
-@pytest.mark.parametrize(("seconds", "text"), [(2700, "45m"), (5400, "1h30m"), (90, "1m30s"), (2, "2s")])
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(2700, "45m"), (5400, "1h30m"), (90, "1m30s"), (2, "2s")]
+)
 def test_format_duration_round_trips(seconds: int, text: str) -> None:
     assert format_duration(seconds) == text
     assert parse_duration(text) == seconds
@@ -56,7 +60,10 @@ def test_until_tomorrow_is_local_midnight_on_the_day_clocks_go_forward() -> None
 def test_until_clock_time_across_fall_back() -> None:
     now = at("2026-10-24T18:00")  # Saturday; Sunday has 25 hours
     end = next_clock_time(now, 13, 0, BERLIN)
-    assert datetime.fromtimestamp(end, BERLIN).strftime("%Y-%m-%d %H:%M %z") == "2026-10-25 13:00 +0100"
+    assert (
+        datetime.fromtimestamp(end, BERLIN).strftime("%Y-%m-%d %H:%M %z")
+        == "2026-10-25 13:00 +0100"
+    )
     assert end - now == (19 + 1) * 3600
 
 
