@@ -39,7 +39,7 @@ def main() -> int:
         assert log is not None
         log.wait_for_notify(lambda n: n.app_name == "deskbreak", timeout=15)
         wait_for(lambda: desktop.displayed_count() >= 1, 10, "dunst to show the reminder")
-        left, top, right, bottom = desktop.tray_window_box()
+        left, top, _right, bottom = desktop.tray_window_box()
         # The deskbreak icon is the first (only) item in the tray bar: right-click opens its menu.
         x, y = left + (bottom - top) // 2, (top + bottom) // 2
 
