@@ -11,7 +11,12 @@ import argparse
 from pathlib import Path
 
 # The modules whose register() the CLI calls, in the order their commands are listed.
-MODULES = ("deskbreak.commands.basic",)
+MODULES = (
+    "deskbreak.commands.basic",
+    "deskbreak.commands.control",
+    "deskbreak.commands.history",
+    "deskbreak.commands.desktop",
+)
 
 
 def config_path(args: argparse.Namespace) -> Path:
