@@ -33,6 +33,7 @@ from deskbreak.errors import SettingsError
 from deskbreak.exercises import (
     CATEGORIES,
     DESK_ROTATION,
+    WARM_UP,
     Exercise,
     catalogue_with,
 )
@@ -49,22 +50,104 @@ _AT_END = re.compile(r"\s*\(at end of document\)\s*\Z")
 _UNQUOTED_DURATION = re.compile(r"=\s*\d+[hms]")
 
 
+GUIDES = ("window", "notification")
+AWAY_MODES = ("natural-break", "pause-interval")
+ALL_DAYS: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6)  # Monday is 0, as in datetime.weekday()
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+BUILTIN_ROUTINE = "warm-up-and-desk"
+
+
 @dataclass(frozen=True)
 class Reminders:
     interval: int = 2700  # seconds between breaks
     snooze: int = 600  # seconds a snoozed reminder waits
     exercises: tuple[str, ...] = DESK_ROTATION  # the rotation, by exercise id
     missed_after: int = 300  # seconds before an unanswered reminder closes as missed
+    daily_goal: int = 8  # stretches done per day
+    max_snoozes: int | None = 3  # snoozes allowed per reminder (None: no limit)
+    skip_budget: int | None = None  # skips allowed per day (None: no limit)
+    guide: str = "window"  # "window": Start opens the guided window; "notification": never
+
+
+@dataclass(frozen=True)
+class Away:
+    natural_break: int = 300  # an absence at least this long is a natural break
+    suspend: str = "natural-break"  # or "pause-interval": the interval stands still
+    lock: str = "natural-break"  # or "pause-interval"
+    idle: bool = True  # detect idleness (no keyboard or mouse) as being away
+
+
+@dataclass(frozen=True)
+class Schedule:
+    days: tuple[int, ...] = ALL_DAYS  # work days, Monday is 0
+    start: int = 0  # minutes after local midnight when the work day starts
+    end: int = 24 * 60  # minutes after local midnight when it ends (1440: midnight)
+    breaks: tuple[int, ...] = ()  # fixed-time breaks, minutes after local midnight
+
+    @property
+    def always_on(self) -> bool:
+        return self.days == ALL_DAYS and self.start == 0 and self.end == 24 * 60
+
+
+@dataclass(frozen=True)
+class Dnd:
+    fullscreen: bool = True  # hold reminders while a fullscreen window is active
+    inhibited: bool = True  # ... while the notification server is inhibited or paused
+    gnome_banners: bool = True  # ... while GNOME's "show banners" is off
+    max_defer: int = 1800  # show a held reminder after this long anyway
+
+
+@dataclass(frozen=True)
+class Routine:
+    id: str
+    name: str
+    exercises: tuple[str, ...]
+
+
+DEFAULT_ROUTINES: tuple[Routine, ...] = (
+    Routine(BUILTIN_ROUTINE, "Warm-up and desk stretches", (*WARM_UP, *DESK_ROTATION)),
+)
+
+
+@dataclass(frozen=True)
+class Routines:
+    every: int = 6  # every Nth reminder is the routine (0: not by count)
+    every_seconds: int = 0  # or: the routine comes when this long has passed since the last
+    routine: str = BUILTIN_ROUTINE  # which routine comes
+    custom: tuple[Routine, ...] = ()
+
+    @property
+    def enabled(self) -> bool:
+        return self.every > 0 or self.every_seconds > 0
+
+    def all(self) -> dict[str, Routine]:
+        out = {r.id: r for r in DEFAULT_ROUTINES}
+        out.update({r.id: r for r in self.custom})
+        return out
+
+
+@dataclass(frozen=True)
+class HistorySettings:
+    enabled: bool = True  # keep a history of every break (needed for stats and budgets)
 
 
 @dataclass(frozen=True)
 class Settings:
     reminders: Reminders = Reminders()
     custom_exercises: tuple[Exercise, ...] = ()
+    away: Away = Away()
+    schedule: Schedule = Schedule()
+    dnd: Dnd = Dnd()
+    routines: Routines = Routines()
+    history: HistorySettings = HistorySettings()
 
     def catalogue(self) -> dict[str, Exercise]:
         """Built-in plus custom exercises by id; a custom id replaces the built-in one."""
         return catalogue_with(self.custom_exercises)
+
+    def routine(self) -> Routine:
+        """The routine that comes at the routine cadence."""
+        return self.routines.all()[self.routines.routine]
 
 
 DEFAULTS = Settings()
