@@ -380,7 +380,7 @@ def test_away_twice_over_counts_from_when_they_first_left() -> None:
 
 def test_reminder_due_during_short_suspend_shows_once_on_return() -> None:
     r = Rig()
-    r.run_for(40 * MIN)
+    r.run_for(42 * MIN)  # due at 45 min, while asleep
     r.send(AwayStarted("suspend"))
     r.clock.jump(3 * MIN)
     r.clock.advance(1 * MIN)
