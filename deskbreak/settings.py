@@ -37,17 +37,50 @@ from deskbreak.exercises import (
     Exercise,
     catalogue_with,
 )
+from deskbreak.wallclock import parse_clock
 
 MAX_DURATION = 24 * 3600  # the longest duration any setting accepts, in seconds
 CUSTOM_DEFAULT_DURATION = 30  # seconds, for a custom exercise that gives no duration
 
-REMINDER_KEYS = ("interval", "snooze", "exercises", "missed_after")
+REMINDER_KEYS = (
+    "interval",
+    "snooze",
+    "exercises",
+    "missed_after",
+    "daily_goal",
+    "max_snoozes",
+    "skip_budget",
+    "guide",
+)
+AWAY_KEYS = ("natural_break", "suspend", "lock", "idle")
+SCHEDULE_KEYS = ("days", "start", "end", "breaks")
+DND_KEYS = ("fullscreen", "inhibited", "gnome_banners", "max_defer")
+ROUTINES_KEYS = ("every", "routine")
+HISTORY_KEYS = ("enabled",)
 EXERCISE_KEYS = ("name", "steps", "duration", "category", "desk", "equipment", "summary")
-_TOP_LEVEL = ("reminders", "exercise")
+ROUTINE_KEYS = ("name", "exercises")
+# The tables with fixed keys, in the order the example file shows them.
+TABLE_KEYS: dict[str, tuple[str, ...]] = {
+    "reminders": REMINDER_KEYS,
+    "away": AWAY_KEYS,
+    "schedule": SCHEDULE_KEYS,
+    "dnd": DND_KEYS,
+    "routines": ROUTINES_KEYS,
+    "history": HISTORY_KEYS,
+}
+# The tables holding one table per item: [exercise.ID] and [routine.ID].
+ITEM_TABLE_KEYS: dict[str, tuple[str, ...]] = {"exercise": EXERCISE_KEYS, "routine": ROUTINE_KEYS}
+_TOP_LEVEL = (*TABLE_KEYS, *ITEM_TABLE_KEYS)
+DAILY_GOAL_MAX = 100
+UNLIMITED = "unlimited"
+ROUTINES_OFF = "off"
+MIDNIGHT = 24 * 60  # schedule.end = "24:00", in minutes after midnight
 _ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 _AT_LINE = re.compile(r"\s*\(at line (\d+), column \d+\)\s*\Z")
 _AT_END = re.compile(r"\s*\(at end of document\)\s*\Z")
 _UNQUOTED_DURATION = re.compile(r"=\s*\d+[hms]")
+_UNQUOTED_CLOCK = re.compile(r"(?:^|[=\[,])\s*\d{1,2}:\d{2}")
+_CLOCK = re.compile(r"[0-9]{1,2}:[0-9]{2}\Z")
 
 
 GUIDES = ("window", "notification")
@@ -212,6 +245,8 @@ def _syntax_error(text: str, path: str, detail: str) -> SettingsError:
     lines = text.splitlines()
     if 0 < line <= len(lines) and _UNQUOTED_DURATION.search(lines[line - 1]):
         hint = 'durations need quotes, e.g. interval = "45m"'
+    elif 0 < line <= len(lines) and _UNQUOTED_CLOCK.search(lines[line - 1]):
+        hint = 'times of day need quotes, e.g. start = "09:00"'
     return SettingsError(f"not valid TOML: {detail}; {hint}", path=path, line=line)
 
 
@@ -245,6 +280,31 @@ def _did_you_mean(name: str, allowed: Sequence[str], fmt: str = '"{}"') -> str:
     return f"did you mean {fmt.format(close[0])}? " if close else ""
 
 
+def _clock(minutes: int) -> str:
+    """Minutes after midnight as "HH:MM"."""
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _table_name(name: str) -> str:
+    return f"[{name}.ID]" if name in ITEM_TABLE_KEYS else f"[{name}]"
+
+
+def _table_list() -> str:
+    names = [_table_name(name) for name in _TOP_LEVEL]
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _owner(name: str) -> str:
+    """Where a misplaced key belongs ("the [away] table"), or "" if in no table."""
+    places = [f"the [{t}] table" for t, keys in TABLE_KEYS.items() if name in keys]
+    places += [
+        f"{'an' if t[0] in 'aeiou' else 'a'} [{t}.ID] table"
+        for t, keys in ITEM_TABLE_KEYS.items()
+        if name in keys
+    ]
+    return " or ".join(places)
+
+
 class _Validator:
     def __init__(self, text: str, path: str) -> None:
         self.text = text
@@ -271,43 +331,159 @@ class _Validator:
         for name, value in data.items():
             if name not in _TOP_LEVEL:
                 self.unknown_top_level(name, value)
-        reminders = data.get("reminders", {})
-        if not isinstance(reminders, dict):
-            self.fail(
-                f"expected a table [reminders], got {_show(reminders)}; "
-                f"allowed keys in it: {', '.join(REMINDER_KEYS)}",
-                ("reminders",),
-            )
-        base = self.reminders(reminders)
+        tables = {name: self.table(data, name) for name in TABLE_KEYS}
+        base = self.reminders(tables["reminders"])
         custom = self.custom_exercises(data.get("exercise", {}))
-        rotation = self.rotation(reminders, custom)
+        rotation = self.rotation(tables["reminders"], custom)
         if rotation is not None:
             base = replace(base, exercises=rotation)
-        return Settings(reminders=base, custom_exercises=custom)
+        routines = self.custom_routines(data.get("routine", {}), catalogue_with(custom))
+        return Settings(
+            reminders=base,
+            custom_exercises=custom,
+            away=self.away(tables["away"]),
+            schedule=self.schedule(tables["schedule"]),
+            dnd=self.dnd(tables["dnd"]),
+            routines=self.routines(tables["routines"], routines),
+            history=self.history(tables["history"]),
+        )
 
     def unknown_top_level(self, name: str, value: object) -> NoReturn:
-        allowed = "allowed: [reminders] and [exercise.ID] tables"
-        if name in REMINDER_KEYS:
-            self.fail(f"this key belongs in the [reminders] table; {allowed}", (name,))
+        allowed = f"allowed: {_table_list()} tables"
+        if not isinstance(value, dict) and (owner := _owner(name)):
+            self.fail(f"this key belongs in {owner}; {allowed}", (name,))
         what = "table" if isinstance(value, dict) else "key"
-        hint = _did_you_mean(name, _TOP_LEVEL, "[{}]")
+        close = difflib.get_close_matches(name, _TOP_LEVEL, n=1, cutoff=0.6)
+        hint = f"did you mean {_table_name(close[0])}? " if close else ""
         self.fail(f"unknown {what}; {hint}{allowed}", (name,))
+
+    def table(self, data: Mapping[str, object], name: str) -> Mapping[str, object]:
+        """The table ``name`` (empty when absent), with every key in it known."""
+        value = data.get(name, {})
+        allowed = TABLE_KEYS[name]
+        if not isinstance(value, dict):
+            self.fail(
+                f"expected a table [{name}], got {_show(value)}; "
+                f"allowed keys in it: {', '.join(allowed)}",
+                (name,),
+            )
+        self.known_keys(value, (name,), allowed)
+        return value
+
+    def known_keys(
+        self, table: Mapping[str, object], prefix: tuple[str, ...], allowed: Sequence[str]
+    ) -> None:
+        where = "[" + _dotted(prefix) + "]"
+        for name, value in table.items():
+            if name in allowed:
+                continue
+            key = (*prefix, name)
+            listed = f"allowed keys in {where}: {', '.join(allowed)}"
+            if prefix == ("routines",) and isinstance(value, dict):
+                shown = f"[routine.{name}]" if _ID.match(name) else "[routine.ID]"
+                self.fail(
+                    f"a custom routine goes in its own table, written {shown} (singular); {listed}",
+                    key,
+                )
+            if owner := _owner(name):
+                self.fail(f"this key belongs in {owner}, not in {where}; {listed}", key)
+            hint = _did_you_mean(name, allowed)
+            self.fail(f"unknown key; {hint}{listed}", key)
+
+    # -- values ------------------------------------------------------------------------------
+
+    def boolean(self, table: Mapping[str, object], key: tuple[str, ...], default: bool) -> bool:
+        value = table.get(key[-1], default)
+        if not isinstance(value, bool):
+            self.fail(f"expected true or false, got {_show(value)}", key)
+        return value
+
+    def whole_number(
+        self,
+        table: Mapping[str, object],
+        key: tuple[str, ...],
+        default: int | None,
+        *,
+        low: int,
+        high: int | None = None,
+        unlimited: bool = False,
+    ) -> int | None:
+        """A whole number from ``low`` to ``high``; with ``unlimited``, "unlimited" -> None."""
+        if key[-1] not in table:
+            return default
+        value = table[key[-1]]
+        if unlimited and value == UNLIMITED:
+            return None
+        if (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and value >= low
+            and (high is None or value <= high)
+        ):
+            return value
+        allowed = f"a whole number from {low} to {high}"
+        if high is None:
+            allowed = f"a whole number {low} or more"
+        if unlimited:
+            allowed += f', or "{UNLIMITED}"'
+        self.fail(f"expected {allowed}, got {_show(value)}", key)
+
+    def choice(
+        self,
+        table: Mapping[str, object],
+        key: tuple[str, ...],
+        default: str,
+        allowed: Sequence[str],
+    ) -> str:
+        value = table.get(key[-1], default)
+        if isinstance(value, str) and value in allowed:
+            return value
+        hint = _did_you_mean(value, allowed) if isinstance(value, str) else ""
+        self.fail(f"unknown value {_show(value)}; {hint}allowed: {_quoted(allowed)}", key)
+
+    def clock(
+        self, value: object, key: tuple[str, ...], item: int | None = None, *, latest: str
+    ) -> int:
+        """A time of day "HH:MM" as minutes after midnight; ``latest`` may be "24:00"."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text == "24:00" and latest == "24:00":
+                return MIDNIGHT
+            if _CLOCK.match(text):
+                try:
+                    hour, minute = parse_clock(text)
+                except ValueError:
+                    pass
+                else:
+                    return hour * 60 + minute
+        where = " in it" if item is not None else ""
+        self.fail(
+            f'expected a time of day in quotes, "HH:MM" from "00:00" to "{latest}", '
+            f"got {_show(value)}{where}",
+            key,
+            item,
+        )
 
     # -- [reminders] -------------------------------------------------------------------------
 
     def reminders(self, table: Mapping[str, object]) -> Reminders:
-        for name in table:
-            if name not in REMINDER_KEYS:
-                hint = _did_you_mean(name, REMINDER_KEYS)
-                self.fail(
-                    f"unknown key; {hint}allowed keys in [reminders]: {', '.join(REMINDER_KEYS)}",
-                    ("reminders", name),
-                )
         defaults = Reminders()
+        daily_goal = self.whole_number(
+            table, ("reminders", "daily_goal"), defaults.daily_goal, low=1, high=DAILY_GOAL_MAX
+        )
+        assert daily_goal is not None  # no "unlimited" here
         return Reminders(
             interval=self.duration(table, ("reminders", "interval"), defaults.interval),
             snooze=self.duration(table, ("reminders", "snooze"), defaults.snooze),
             missed_after=self.duration(table, ("reminders", "missed_after"), defaults.missed_after),
+            daily_goal=daily_goal,
+            max_snoozes=self.whole_number(
+                table, ("reminders", "max_snoozes"), defaults.max_snoozes, low=0, unlimited=True
+            ),
+            skip_budget=self.whole_number(
+                table, ("reminders", "skip_budget"), defaults.skip_budget, low=0, unlimited=True
+            ),
+            guide=self.choice(table, ("reminders", "guide"), defaults.guide, GUIDES),
         )
 
     def duration(self, table: Mapping[str, object], key: tuple[str, ...], default: int) -> int:
@@ -388,14 +564,7 @@ class _Validator:
 
     def custom_exercise(self, ex_id: str, body: Mapping[str, object]) -> Exercise:
         prefix = ("exercise", ex_id)
-        for name in body:
-            if name not in EXERCISE_KEYS:
-                hint = _did_you_mean(name, EXERCISE_KEYS)
-                self.fail(
-                    f"unknown key; {hint}allowed keys in [exercise.{ex_id}]: "
-                    f"{', '.join(EXERCISE_KEYS)}",
-                    (*prefix, name),
-                )
+        self.known_keys(body, prefix, EXERCISE_KEYS)
         if "name" not in body:
             self.fail(
                 'missing; every custom exercise needs a name, e.g. name = "Eye rest"',
@@ -443,6 +612,205 @@ class _Validator:
             summary=summary,
             custom=True,
         )
+
+    # -- [away], [dnd], [history] ------------------------------------------------------------
+
+    def away(self, table: Mapping[str, object]) -> Away:
+        d = Away()
+        return Away(
+            natural_break=self.duration(table, ("away", "natural_break"), d.natural_break),
+            suspend=self.choice(table, ("away", "suspend"), d.suspend, AWAY_MODES),
+            lock=self.choice(table, ("away", "lock"), d.lock, AWAY_MODES),
+            idle=self.boolean(table, ("away", "idle"), d.idle),
+        )
+
+    def dnd(self, table: Mapping[str, object]) -> Dnd:
+        d = Dnd()
+        return Dnd(
+            fullscreen=self.boolean(table, ("dnd", "fullscreen"), d.fullscreen),
+            inhibited=self.boolean(table, ("dnd", "inhibited"), d.inhibited),
+            gnome_banners=self.boolean(table, ("dnd", "gnome_banners"), d.gnome_banners),
+            max_defer=self.duration(table, ("dnd", "max_defer"), d.max_defer),
+        )
+
+    def history(self, table: Mapping[str, object]) -> HistorySettings:
+        d = HistorySettings()
+        return HistorySettings(enabled=self.boolean(table, ("history", "enabled"), d.enabled))
+
+    # -- [schedule] --------------------------------------------------------------------------
+
+    def schedule(self, table: Mapping[str, object]) -> Schedule:
+        d = Schedule()
+        days = self.days(table["days"]) if "days" in table else d.days
+        start = d.start
+        if "start" in table:
+            start = self.clock(table["start"], ("schedule", "start"), latest="23:59")
+        end = d.end
+        if "end" in table:
+            end = self.clock(table["end"], ("schedule", "end"), latest="24:00")
+            if end <= start:
+                self.fail(
+                    f"the work day must end after it starts ({_clock(start)}), got "
+                    f"{_show(table['end'])}; overnight shifts are not supported: "
+                    f'the latest end is "24:00" (midnight)',
+                    ("schedule", "end"),
+                )
+        breaks = d.breaks
+        if "breaks" in table:
+            breaks = self.breaks(table["breaks"], start, end)
+        return Schedule(days=days, start=start, end=end, breaks=breaks)
+
+    def days(self, value: object) -> tuple[int, ...]:
+        key = ("schedule", "days")
+        example = '["mon", "tue", "wed", "thu", "fri"]'
+        if not isinstance(value, list):
+            self.fail(f"expected a list of day names like {example}, got {_show(value)}", key)
+        if not value:
+            self.fail(f"the list is empty; name at least one work day, e.g. {example}", key)
+        out: list[int] = []
+        for index, name in enumerate(value):
+            if not isinstance(name, str) or name not in DAY_NAMES:
+                hint = ""
+                if isinstance(name, str):
+                    short = name.strip().lower()[:3]
+                    hint = f'did you mean "{short}"? ' if short in DAY_NAMES else ""
+                    hint = hint or _did_you_mean(name, DAY_NAMES)
+                self.fail(
+                    f"unknown day {_show(name)}; {hint}allowed: {_quoted(DAY_NAMES)}", key, index
+                )
+            day = DAY_NAMES.index(name)
+            if day in out:
+                self.fail(f'"{name}" is listed twice; name each day once', key, index)
+            out.append(day)
+        return tuple(sorted(out))
+
+    def breaks(self, value: object, start: int, end: int) -> tuple[int, ...]:
+        key = ("schedule", "breaks")
+        if not isinstance(value, list):
+            self.fail(f'expected a list of times of day like ["12:30"], got {_show(value)}', key)
+        out: set[int] = set()
+        for index, entry in enumerate(value):
+            minutes = self.clock(entry, key, index, latest="23:59")
+            if not start <= minutes < end:
+                self.fail(
+                    f"{_show(entry)} is outside the work hours; allowed: a time from "
+                    f'"{_clock(start)}" up to, not including, "{_clock(end)}"',
+                    key,
+                    index,
+                )
+            out.add(minutes)
+        return tuple(sorted(out))
+
+    # -- [routines] and [routine.ID] ---------------------------------------------------------
+
+    def routines(self, table: Mapping[str, object], custom: tuple[Routine, ...]) -> Routines:
+        d = Routines()
+        every, every_seconds = d.every, d.every_seconds
+        if "every" in table:
+            every, every_seconds = self.routine_every(table["every"])
+        routine = d.routine
+        if "routine" in table:
+            value = table["routine"]
+            known = list(Routines(custom=custom).all())
+            key = ("routines", "routine")
+            if not isinstance(value, str) or value not in known:
+                hint = _did_you_mean(value, known) if isinstance(value, str) else ""
+                own = f"[routine.{value}]" if isinstance(value, str) and _ID.match(value) else ""
+                self.fail(
+                    f"unknown routine {_show(value)}; {hint}known: {_quoted(known)}; "
+                    f"add your own with a {own or '[routine.ID]'} table",
+                    key,
+                )
+            routine = value
+        return Routines(every=every, every_seconds=every_seconds, routine=routine, custom=custom)
+
+    def routine_every(self, value: object) -> tuple[int, int]:
+        """(every Nth reminder, every so many seconds) for routines.every."""
+        key = ("routines", "every")
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return value, 0
+        if value == ROUTINES_OFF:
+            return 0, 0
+        if isinstance(value, str):
+            try:
+                seconds = parse_duration(value)
+            except ValueError:
+                pass
+            else:
+                if seconds <= MAX_DURATION:
+                    return 0, seconds
+        self.fail(
+            "expected a whole number 0 or more (every Nth reminder), a duration up to 24h "
+            f'like "4h", or "{ROUTINES_OFF}"; got {_show(value)}',
+            key,
+        )
+
+    def custom_routines(
+        self, tables: object, catalogue: Mapping[str, Exercise]
+    ) -> tuple[Routine, ...]:
+        example = '[routine.loosen-up] with name = "Loosen up" and exercises = ["neck-flexion"]'
+        if not isinstance(tables, dict):
+            choose = ""
+            if isinstance(tables, str):
+                choose = "; to choose which routine comes, set routine in the [routines] table"
+            self.fail(
+                f"expected one table per custom routine, like {example}; "
+                f"got {_show(tables)}{choose}",
+                ("routine",),
+            )
+        out: list[Routine] = []
+        for routine_id, body in tables.items():
+            key = ("routine", routine_id)
+            if not isinstance(body, dict):
+                where = "directly under [routine]"
+                if routine_id in ROUTINES_KEYS:
+                    where += " (this key belongs in the [routines] table, with an s)"
+                self.fail(
+                    f"each custom routine needs its own table, like {example}; "
+                    f"got {_show(body)} {where}",
+                    key,
+                )
+            if not _ID.match(routine_id):
+                self.fail(
+                    "invalid routine id; use lowercase letters, digits and single hyphens "
+                    "(kebab-case), e.g. [routine.loosen-up]",
+                    key,
+                )
+            out.append(self.custom_routine(routine_id, body, catalogue))
+        return tuple(out)
+
+    def custom_routine(
+        self, routine_id: str, body: Mapping[str, object], catalogue: Mapping[str, Exercise]
+    ) -> Routine:
+        prefix = ("routine", routine_id)
+        self.known_keys(body, prefix, ROUTINE_KEYS)
+        if "name" not in body:
+            self.fail(
+                'missing; every custom routine needs a name, e.g. name = "Loosen up"',
+                (*prefix, "name"),
+            )
+        name = self.text_value(body["name"], (*prefix, "name"), 'name = "Loosen up"')
+        key = (*prefix, "exercises")
+        example = '["march-in-place", "neck-flexion"]'
+        if "exercises" not in body:
+            self.fail(
+                f"missing; every custom routine needs exercises, e.g. exercises = {example}", key
+            )
+        value = body["exercises"]
+        if not isinstance(value, list):
+            self.fail(f"expected a list of exercise ids like {example}, got {_show(value)}", key)
+        if not value:
+            self.fail(f"the list is empty; name at least one exercise, e.g. {example}", key)
+        for index, ex_id in enumerate(value):
+            if not isinstance(ex_id, str):
+                self.fail(
+                    f"expected a list of exercise ids like {example}, got {_show(ex_id)} in it",
+                    key,
+                    index,
+                )
+            if ex_id not in catalogue:
+                self.fail(self.unknown_exercise(ex_id, list(catalogue)), key, index)
+        return Routine(id=routine_id, name=name, exercises=tuple(value))
 
     def text_value(self, value: object, key: tuple[str, ...], example: str) -> str:
         if not isinstance(value, str) or not value.strip():
