@@ -165,9 +165,13 @@ class Away:
 
 @dataclass(frozen=True)
 class AwayStarted:
-    """The user has left (machine asleep, screen locked, idle past the threshold)."""
+    """The user has left (machine asleep, screen locked, idle past the threshold).
+
+    ``since`` is when they left, if that was before now (idleness is noticed late).
+    """
 
     kind: str = "away"
+    since: float | None = None
 
 
 @dataclass(frozen=True)
@@ -603,9 +607,11 @@ class BreakCycle:
 
     def _on_away_started(self, e: AwayStarted, now: float) -> list[Action]:
         s = self._s
+        left = now if e.since is None else min(now, e.since)
         if s.away_since is None:
-            s.away_since = now
-            s.away_kinds = ()
+            s.away_since, s.away_kinds = left, ()
+        else:
+            s.away_since = min(s.away_since, left)
         if e.kind not in s.away_kinds:
             s.away_kinds = (*s.away_kinds, e.kind)
         return []

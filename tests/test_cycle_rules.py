@@ -357,6 +357,16 @@ def test_idle_is_always_a_natural_break_when_long() -> None:
     assert r.timer == r.now + 45 * MIN
 
 
+def test_idle_noticed_late_counts_from_the_last_input() -> None:
+    r = Rig()
+    r.run_for(20 * MIN)
+    r.send(AwayStarted("idle", since=r.now - 5 * MIN))  # noticed at the 5-minute threshold
+    r.clock.advance(2 * MIN)
+    out = r.send(AwayEnded())
+    [rec] = [a for a in out if isinstance(a, Record)]
+    assert rec.kind == "natural-break" and "idle 7m" in rec.detail
+
+
 def test_custom_natural_break_length() -> None:
     r = Rig(settings(away=AwaySettings(natural_break=15 * MIN)))
     r.run_for(20 * MIN)
