@@ -1,31 +1,43 @@
 """The composition root: wires the adapters to the break cycle and runs it.
 
 One thread owns the core. Everything else (the tray's menu callbacks, the notification
-server's button presses, the timer, signals) only puts an item on ``self._queue``; the
-owning thread (the one that called ``run()``) takes items off one at a time, hands events to
-the core with the time read here, and carries out the actions the core returns.
+server's button presses, the timer, signals, the settings-file watcher, requests on the
+control socket) only puts an item on ``self._queue``; the owning thread (the one that called
+``run()``) takes items off one at a time, hands events to the core with the time read here,
+and carries out the actions the core returns. A control request carries a Future: the
+socket's thread waits on it for the answer the owning thread gives.
+
+``run()`` first takes the single-instance lock and opens the control socket, so a second
+daemon stops before it shows anything.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import enum
 import logging
 import os
 import queue
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from deskbreak import __version__
 from deskbreak import cycle as c
+from deskbreak import protocol as p
 from deskbreak.clock import Clock, DriftGuard, SystemClock
 from deskbreak.durations import format_duration, humanize
 from deskbreak.errors import IllegalEvent, SettingsError
 from deskbreak.exercises import SAFETY_NOTE
 from deskbreak.settings import Settings
-from deskbreak.wallclock import clock_label, start_of_tomorrow
+from deskbreak.wallclock import clock_label, next_clock_time, parse_clock, start_of_tomorrow
 
 log = logging.getLogger("deskbreak")
 
@@ -35,6 +47,8 @@ ACTIONS = (("done", "Done"), ("snooze", "Snooze"), ("skip", "Skip"))
 # The guard that notices a suspend or a clock change looks at most this often.
 DRIFT_CHECK = 60.0
 DRIFT_TOLERANCE = 5.0
+# How long a control request may wait for the owning thread (the client waits a little longer).
+REQUEST_TIMEOUT = 4.0
 
 
 @dataclass(frozen=True)
@@ -48,7 +62,23 @@ class _Stop:
     reason: str
 
 
-_Item = c.Event | _Command | _Stop
+@dataclass(frozen=True)
+class _Request:
+    """A control-socket request; the answer (or a ProtocolError) goes into ``reply``."""
+
+    cmd: str
+    args: Mapping[str, Any]
+    reply: Future[Any]
+
+
+@dataclass(frozen=True)
+class _Reload:
+    """Re-read the settings file."""
+
+    reason: str
+
+
+_Item = c.Event | _Command | _Stop | _Request | _Reload
 
 
 def has_display() -> bool:
@@ -86,6 +116,38 @@ def tray_model(status: c.Status, settings: Settings, tray_module: Any) -> Any:
     )
 
 
+def status_summary(status: c.Status) -> str:
+    """One line for people and status bars: "Next: Neck flexion in 23 min"."""
+    now = status.now
+    name = status.exercise_name
+    if status.state == "waiting" and status.next_at is not None:
+        return f"Next: {name} in {humanize(status.next_at - now)}"
+    if status.state == "snoozed" and status.next_at is not None:
+        return f"Snoozed: {name} in {humanize(status.next_at - now)}"
+    if status.state == "due":
+        return f"Time to stretch: {name}"
+    if status.state == "paused":
+        if status.pause_until is not None:
+            return f"Paused until {clock_label(status.pause_until, now)}"
+        return "Paused"
+    return status.state.capitalize()
+
+
+def _plain(value: Any) -> Any:
+    """A value of the core's Status as JSON data."""
+    if isinstance(value, enum.Enum):
+        return _plain(value.value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
 def next_refresh(status: c.Status) -> float | None:
     """When the tray's words ("in 23 min") next change, so it is redrawn then and only then."""
     if status.next_at is None or status.state not in ("waiting", "snoozed"):
@@ -109,6 +171,7 @@ class Daemon:
         make_timer: Callable[..., Any] | None = None,
         terminal: bool | None = None,
         state_dir: Path | None = None,
+        runtime_dir: Path | None = None,
     ) -> None:
         self.config_path = config_path
         self.clock = clock or SystemClock()
@@ -128,6 +191,17 @@ class Daemon:
         self._core_deadline: float | None = None
         self.exit_code = 0
         self._stopping = False
+        # Control: the socket, the single-instance lock, the settings watcher, live reload.
+        self._runtime_dir = runtime_dir
+        self._server: Any = None
+        self._instance: Any = None
+        self._watcher: Any = None
+        self.settings_error: SettingsError | None = None  # the file is invalid; last good runs
+        self._error_on_screen = False  # the settings-error notice is the one showing
+        self._deferred_error: SettingsError | None = None  # told once the reminder is answered
+        self._persist_error: str | None = None
+        self._seq = 0  # events published so far
+        self._last_status_key: tuple[Any, ...] | None = None
 
     # ------------------------------------------------------------ entry points for adapters
 
@@ -143,9 +217,22 @@ class Daemon:
 
     def on_notification_closed(self, reason: str) -> None:
         # Expiry is the server's business (some expire after a few seconds); the core's
-        # missed rule decides. A user closing it on purpose is an answer: missed.
-        if reason == "dismissed":
+        # missed rule decides. A user closing it on purpose is an answer: missed. Closing
+        # the settings-error notice answers nothing.
+        if reason == "dismissed" and not self._error_on_screen:
             self.post(c.Dismissed(reason))
+
+    def on_control_request(self, request: p.Request) -> Any:
+        """On a control-socket thread: have the owning thread answer, and wait for it."""
+        reply: Future[Any] = Future()
+        self.post(_Request(request.cmd, dict(request.args), reply))
+        try:
+            return reply.result(timeout=REQUEST_TIMEOUT)
+        except FutureTimeout:
+            reply.cancel()
+            raise p.ProtocolError(
+                p.E_BUSY, "deskbreak is busy and did not get to the request in time; try again"
+            ) from None
 
     def stop(self, reason: str = "quit") -> None:
         self.post(_Stop(reason))
@@ -212,10 +299,57 @@ class Daemon:
             except Exception:  # a broken adapter must not block a clean exit
                 log.exception("stopping the %s failed", name)
 
+    def start_control(self) -> None:
+        """Take the single-instance lock (AlreadyRunning if taken) and open the socket."""
+        from deskbreak.adapters import instance, ipc
+
+        directory = self._runtime_dir or instance.runtime_dir()
+        self._instance = instance.InstanceLock(directory)
+        self._instance.acquire()
+        try:
+            self._server = ipc.ControlServer(self.on_control_request, log, directory=directory)
+            self._server.start()
+        except BaseException:
+            self._instance.release()
+            self._instance = None
+            self._server = None
+            raise
+
+    def stop_control(self) -> None:
+        """Close the socket, give the lock up, then let go of the ``quit`` caller."""
+        if self._watcher is not None:
+            self._safely("stop watching the settings file", self._watcher.stop)
+            self._watcher = None
+        self._fail_pending_requests()
+        if self._server is not None:
+            self._publish({"event": "stopped"})
+            self._server.stop_listening()
+        if self._instance is not None:
+            self._instance.release()
+            self._instance = None
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+
+    def _start_watching(self) -> None:
+        from deskbreak.adapters import watch
+
+        self._watcher = watch.start(
+            self.config_path, lambda: self.post(_Reload("the settings file changed")), log
+        )
+
     def run(self) -> int:
         """Run until quit or a signal. Returns the exit code."""
+        self.start_control()
+        try:
+            return self._run()
+        finally:
+            self.stop_control()
+
+    def _run(self) -> int:
         self._install_signal_handlers()
         self.start_adapters()
+        self._safely("watch the settings file", self._start_watching)
         settings = self.core.settings
         log.info(
             "deskbreak started: every %s, snooze %s, rotation %s, settings %s",
@@ -241,6 +375,10 @@ class Daemon:
                 self._stopping = True
             elif isinstance(item, _Command):
                 self._command(item)
+            elif isinstance(item, _Request):
+                self._answer(item)
+            elif isinstance(item, _Reload):
+                self._reload_quietly(item.reason)
             else:
                 if isinstance(item, c.Tick):
                     self._check_drift()
@@ -259,13 +397,17 @@ class Daemon:
 
     # ------------------------------------------------------------ core driving
 
-    def dispatch(self, event: c.Event) -> list[c.Action]:
+    def dispatch(self, event: c.Event, *, strict: bool = False) -> list[c.Action]:
+        """Hand ``event`` to the core and carry out its actions. An illegal event is logged
+        and ignored, or (``strict``, for a control request) raised after that."""
         now = self.clock.wall()
         try:
             actions = self.core.handle(event, now)
         except IllegalEvent as e:
             log.info("ignored %s: %s", type(event).__name__, e)
             self._refresh(now)
+            if strict:
+                raise
             return []
         for action in actions:
             self._carry_out(action, now)
@@ -274,6 +416,14 @@ class Daemon:
     def _carry_out(self, action: c.Action, now: float) -> None:
         if isinstance(action, c.Notify):
             self._notify(action)
+            self._publish(
+                {
+                    "event": "reminder",
+                    "reminder": action.reminder.id,
+                    "exercise": action.exercise.id,
+                    "name": action.exercise.name,
+                }
+            )
         elif isinstance(action, c.CloseNotification):
             self._safely("close the notification", self.notifier.close)
         elif isinstance(action, c.ArmTimer):
@@ -290,6 +440,10 @@ class Daemon:
         self.timer.arm(min(candidates) if candidates else None)
 
     def _show_status(self, status: c.Status) -> None:
+        self._publish_status(status)
+        if self._deferred_error is not None and status.state != "due":
+            error, self._deferred_error = self._deferred_error, None
+            self._show_error_notice(error)
         if self.timer is not None:
             self._arm(status)
         if self.tray is None:
@@ -317,11 +471,29 @@ class Daemon:
         actions = ACTIONS if getattr(self.notifier, "supports_actions", False) else ()
         notice = Notice(title=ex.name, body=body, actions=actions, timeout=action.timeout)
         log.info("reminder %d: %s", action.reminder.id, ex.name)
+        self._error_on_screen = False
         self._safely("show the notification", lambda: self.notifier.show(notice))
 
     def _record(self, record: c.Record) -> None:
         ex = record.reminder.exercise if record.reminder else "-"
         log.info("%s: %s %s", record.kind, ex, record.detail)
+        reminder = record.reminder
+        self._publish(
+            {
+                "event": "record",
+                "kind": record.kind,
+                "reminder": reminder.id if reminder else None,
+                "exercise": reminder.exercise if reminder else None,
+                "name": self._exercise_name(reminder.exercise) if reminder else None,
+                "detail": record.detail,
+            }
+        )
+
+    def _exercise_name(self, exercise_id: str) -> str:
+        try:
+            return self.core.exercise(exercise_id).name
+        except KeyError:
+            return exercise_id
 
     def _persist(self, action: c.PersistSetting) -> None:
         from deskbreak.adapters import settings_file
@@ -331,6 +503,7 @@ class Daemon:
             log.info("saved %s = %s in %s", action.key, action.value, self.config_path)
         except (SettingsError, OSError) as e:
             log.warning("could not save %s in the settings file: %s", action.key, e)
+            self._persist_error = f"could not save {action.key} in the settings file: {e}"
 
     def _first_notification(self) -> bool:
         """True once per install: the first reminder carries the safety advice."""
@@ -416,6 +589,213 @@ class Daemon:
 
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, handler)
+        if hasattr(signal, "SIGHUP"):
+            signal.signal(signal.SIGHUP, lambda _s, _f: self.post(_Reload("SIGHUP")))
+
+    # ------------------------------------------------------------ control requests
+
+    def _answer(self, item: _Request) -> None:
+        """On the owning thread: answer a control request through its Future."""
+        if not item.reply.set_running_or_notify_cancel():
+            return  # the client's thread gave up waiting
+        try:
+            result = self.control(item.cmd, item.args)
+        except p.ProtocolError as e:
+            item.reply.set_exception(e)
+        except IllegalEvent as e:
+            item.reply.set_exception(p.ProtocolError(p.E_NOT_NOW, str(e)))
+        except SettingsError as e:
+            item.reply.set_exception(
+                p.ProtocolError(p.E_SETTINGS, f"{e}; the last good settings stay in use")
+            )
+        except Exception as e:
+            log.exception("control request %r failed", item.cmd)
+            item.reply.set_exception(p.ProtocolError(p.E_INTERNAL, f"internal error: {e}"))
+        else:
+            item.reply.set_result(result)
+
+    def _fail_pending_requests(self) -> None:
+        """Answer requests still queued when the daemon stops, so no client waits in vain."""
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(item, _Request) and item.reply.set_running_or_notify_cancel():
+                item.reply.set_exception(p.ProtocolError(p.E_BUSY, "deskbreak is stopping"))
+
+    def control(self, cmd: str, args: Mapping[str, Any]) -> Any:
+        """Carry out one control command (already checked by the protocol); its result.
+
+        Raises IllegalEvent when the command makes no sense now, SettingsError when a reload
+        finds the file invalid, ProtocolError for arguments the protocol cannot check.
+        """
+        now = self.clock.wall()
+        if cmd in ("status", "events"):
+            return self.snapshot(now)
+        r = self.core.settings.reminders
+        subject = self.core.status(now).exercise_name
+        extra: dict[str, Any] = {}
+        if cmd == "now":
+            self.dispatch(c.StretchNow(), strict=True)
+        elif cmd == "accept":
+            self.dispatch(c.Accept(), strict=True)
+        elif cmd == "skip":
+            self.dispatch(c.Skip(), strict=True)
+        elif cmd == "snooze":
+            self.dispatch(c.Snooze(int(args.get("seconds") or r.snooze)), strict=True)
+        elif cmd == "pause":
+            self.dispatch(c.Pause(self._pause_end(now, args)), strict=True)
+        elif cmd == "resume":
+            self.dispatch(c.Resume(), strict=True)
+        elif cmd == "interval":
+            self._persist_error = None
+            self.dispatch(c.SetInterval(int(args["seconds"])), strict=True)
+            extra = {"saved": None if self._persist_error else str(self.config_path)}
+            if self._persist_error:
+                extra["warning"] = self._persist_error
+        elif cmd == "reload":
+            self._reload("deskbreak reload")
+            extra = {"config": str(self.config_path)}
+        elif cmd == "quit":
+            self.stop("deskbreak quit")
+            return {"pid": os.getpid(), "stopping": True}
+        else:  # pragma: no cover - the protocol lets only known commands through
+            raise p.ProtocolError(p.E_UNKNOWN_COMMAND, f"unknown command {cmd!r}")
+        return {"status": self.snapshot(self.clock.wall()), "exercise_name": subject, **extra}
+
+    @staticmethod
+    def _pause_end(now: float, args: Mapping[str, Any]) -> float | None:
+        if "seconds" in args:
+            return now + int(args["seconds"])
+        if "until" in args:
+            try:
+                hour, minute = parse_clock(str(args["until"]))
+            except ValueError as e:
+                raise p.ProtocolError(p.E_BAD_ARGS, f"pause: until: {e}") from None
+            return next_clock_time(now, hour, minute)
+        if args.get("tomorrow"):
+            return start_of_tomorrow(now)
+        return None
+
+    def snapshot(self, now: float) -> dict[str, Any]:
+        """The daemon's state as JSON data: ``deskbreak status --json`` prints this.
+
+        Every field of the core's Status comes first, as is (so a field added there shows up
+        here); then what only the daemon knows. Add new daemon-level facts at the end.
+        """
+        status = self.core.status(now)
+        snap: dict[str, Any] = {
+            f.name: _plain(getattr(status, f.name)) for f in dataclasses.fields(status)
+        }
+        r = self.core.settings.reminders
+        snap.update(
+            progress=round(status.progress, 3),
+            next_in=None if status.next_at is None else max(0, round(status.next_at - now)),
+            snooze=r.snooze,
+            summary=status_summary(status),
+            settings_error=str(self.settings_error) if self.settings_error else None,
+            config=str(self.config_path),
+            pid=os.getpid(),
+            version=__version__,
+            seq=self._seq,
+        )
+        return snap
+
+    # ------------------------------------------------------------ events stream
+
+    def _publish(self, event: dict[str, Any]) -> None:
+        """Send an event to ``deskbreak events`` clients (on the owning thread)."""
+        if self._server is None:
+            return
+        self._seq += 1
+        self._safely(
+            "publish an event",
+            lambda: self._server.publish(self._seq, {**event, "at": self.clock.wall()}),
+        )
+
+    def _publish_status(self, status: c.Status) -> None:
+        if self._server is None:
+            return
+        key = (
+            status.state,
+            status.next_at,
+            status.exercise,
+            status.pause_until,
+            status.interval,
+            status.away,
+            str(self.settings_error) if self.settings_error else None,
+        )
+        if key == self._last_status_key:
+            return
+        self._last_status_key = key
+        self._seq += 1
+        snap = self.snapshot(status.now)
+        self._safely(
+            "publish the status",
+            lambda: self._server.publish(
+                self._seq, {"event": "status", "at": status.now, "status": snap}
+            ),
+        )
+
+    # ------------------------------------------------------------ live settings reload
+
+    def _reload_quietly(self, reason: str) -> None:
+        # An invalid file was reported already (once per distinct error); the last good
+        # settings keep running.
+        with contextlib.suppress(SettingsError):
+            self._reload(reason)
+
+    def _reload(self, reason: str) -> None:
+        """Re-read the settings file and apply it; raise SettingsError if it is invalid.
+
+        An invalid file leaves the last good settings running. The user is told once per
+        distinct error (a notification, the log, ``status``); a valid file clears it.
+        """
+        from deskbreak.adapters import settings_file
+
+        try:
+            settings = settings_file.load(self.config_path)
+        except SettingsError as e:
+            new = self.settings_error is None or str(e) != str(self.settings_error)
+            self.settings_error = e
+            if new:
+                log.warning("settings not applied (%s): %s", reason, e)
+                self._tell_settings_error(e)
+            else:
+                log.info("settings file still invalid (%s)", reason)
+            self._publish({"event": "settings", "reason": reason, "error": str(e)})
+            self._refresh(self.clock.wall())
+            raise
+        fixed = self.settings_error is not None
+        self.settings_error = None
+        self._deferred_error = None
+        if fixed and self._error_on_screen:
+            self._error_on_screen = False
+            self._safely("close the notification", self.notifier.close)
+        log.info("settings reloaded (%s)%s", reason, ": the error is fixed" if fixed else "")
+        self.dispatch(c.SettingsChanged(settings))
+        self._publish({"event": "settings", "reason": reason, "error": None})
+
+    def _tell_settings_error(self, error: SettingsError) -> None:
+        """Tell the user by a notification; not over a reminder on screen (its buttons would
+        go), but as soon as it is answered."""
+        if self.notifier is None:
+            return
+        if not self.terminal and self.core.status(self.clock.wall()).state == "due":
+            self._deferred_error = error
+            return
+        self._show_error_notice(error)
+
+    def _show_error_notice(self, error: SettingsError) -> None:
+        from deskbreak.adapters.notifier import Notice
+
+        notice = Notice(
+            title="deskbreak: settings not applied",
+            body=f"{error}\nThe last good settings stay in use until the file is fixed.",
+        )
+        self._error_on_screen = not self.terminal
+        self._safely("show the notification", lambda: self.notifier.show(notice))
 
 
 def setup_logging(verbose: bool) -> Path | None:

@@ -110,8 +110,10 @@ class TerminalUI:
         lines.append("  [a/Enter] done  [s] snooze  [k] skip")
         self._say("\n".join(lines))
 
-    def show(self, _notice: Any) -> None:
-        pass
+    def show(self, notice: Any) -> None:
+        """A message that is not a reminder (a settings error, say)."""
+        self._last_line = ""
+        self._say(f"{notice.title}: {notice.body}")
 
     def close(self) -> None:
         pass
