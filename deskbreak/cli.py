@@ -46,7 +46,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return func(args)
     except DeskbreakError as e:
-        print(f"deskbreak: {e}", file=sys.stderr)
+        message = str(e)
+        prefix = "" if message.startswith("deskbreak ") else "deskbreak: "
+        print(f"{prefix}{message}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         return 130

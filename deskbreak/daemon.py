@@ -33,20 +33,22 @@ from deskbreak import __version__
 from deskbreak import cycle as c
 from deskbreak import protocol as p
 from deskbreak.clock import Clock, DriftGuard, SystemClock
-from deskbreak.durations import format_duration, humanize
+from deskbreak.durations import format_duration
 from deskbreak.errors import IllegalEvent, SettingsError
 from deskbreak.exercises import SAFETY_NOTE
 from deskbreak.settings import Settings
-from deskbreak.wallclock import clock_label, next_clock_time, parse_clock, start_of_tomorrow
+from deskbreak.views import next_refresh, reminder_text, status_summary, tray_model
+from deskbreak.wallclock import next_clock_time, parse_clock, start_of_tomorrow
 
 log = logging.getLogger("deskbreak")
 
-INTERVAL_CHOICES = (20 * 60, 30 * 60, 45 * 60, 60 * 60, 90 * 60)
-SNOOZE_CHOICES = (5 * 60, 10 * 60, 15 * 60)
 ACTIONS = (("done", "Done"), ("snooze", "Snooze"), ("skip", "Skip"))
+START = ("start", "Start")
 # The guard that notices a suspend or a clock change looks at most this often.
 DRIFT_CHECK = 60.0
 DRIFT_TOLERANCE = 5.0
+# While a reminder is held for do-not-disturb, look again this often (the sources also call).
+DND_RECHECK = 30.0
 # How long a control request may wait for the owning thread (the client waits a little longer).
 REQUEST_TIMEOUT = 4.0
 
@@ -78,59 +80,30 @@ class _Reload:
     reason: str
 
 
-_Item = c.Event | _Command | _Stop | _Request | _Reload
+@dataclass(frozen=True)
+class _GuideOutcome:
+    """The guided window closed with this outcome (see deskbreak.guide)."""
+
+    outcome: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class _Woke:
+    """The machine woke from a suspend (logind said so)."""
+
+
+@dataclass(frozen=True)
+class _DndChanged:
+    """A do-not-disturb source changed: the reason to hold reminders, or None."""
+
+    reason: str | None
+
+
+_Item = c.Event | _Command | _Stop | _Request | _Reload | _GuideOutcome | _Woke | _DndChanged
 
 
 def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-
-
-def tray_model(status: c.Status, settings: Settings, tray_module: Any) -> Any:
-    """The tray's view of a status snapshot."""
-    now = status.now
-    name = status.exercise_name
-    if status.state == "waiting" and status.next_at is not None:
-        tooltip = f"Next: {name} in {humanize(status.next_at - now)}"
-        header = f"Next: {name} at {clock_label(status.next_at, now)}"
-    elif status.state == "snoozed" and status.next_at is not None:
-        tooltip = f"Snoozed: {name} in {humanize(status.next_at - now)}"
-        header = f"Snoozed: {name} until {clock_label(status.next_at, now)}"
-    elif status.state == "due":
-        tooltip = f"Time to stretch: {name}"
-        header = f"Now: {name}"
-    elif status.pause_until is not None:
-        tooltip = header = f"Paused until {clock_label(status.pause_until, now)}"
-    else:
-        tooltip = header = "Paused"
-    r = settings.reminders
-    return tray_module.TrayModel(
-        state=status.state,
-        progress=status.progress,
-        tooltip=tooltip,
-        header=header,
-        due=status.state in ("due", "snoozed"),
-        paused=status.state == "paused",
-        interval=r.interval,
-        interval_choices=tuple(sorted({*INTERVAL_CHOICES, r.interval})),
-        snooze_choices=tuple(sorted({*SNOOZE_CHOICES, r.snooze})),
-    )
-
-
-def status_summary(status: c.Status) -> str:
-    """One line for people and status bars: "Next: Neck flexion in 23 min"."""
-    now = status.now
-    name = status.exercise_name
-    if status.state == "waiting" and status.next_at is not None:
-        return f"Next: {name} in {humanize(status.next_at - now)}"
-    if status.state == "snoozed" and status.next_at is not None:
-        return f"Snoozed: {name} in {humanize(status.next_at - now)}"
-    if status.state == "due":
-        return f"Time to stretch: {name}"
-    if status.state == "paused":
-        if status.pause_until is not None:
-            return f"Paused until {clock_label(status.pause_until, now)}"
-        return "Paused"
-    return status.state.capitalize()
 
 
 def _plain(value: Any) -> Any:
@@ -148,17 +121,6 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def next_refresh(status: c.Status) -> float | None:
-    """When the tray's words ("in 23 min") next change, so it is redrawn then and only then."""
-    if status.next_at is None or status.state not in ("waiting", "snoozed"):
-        return None
-    remaining = status.next_at - status.now
-    if remaining <= 60:
-        return None  # the due time itself is the next change
-    minutes_shown = -(-remaining // 60)
-    return status.next_at - (minutes_shown - 1) * 60
-
-
 class Daemon:
     def __init__(
         self,
@@ -172,6 +134,11 @@ class Daemon:
         terminal: bool | None = None,
         state_dir: Path | None = None,
         runtime_dir: Path | None = None,
+        make_history: Callable[..., Any] | None = None,
+        make_guide: Callable[..., Any] | None = None,
+        make_dnd: Callable[..., Any] | None = None,
+        make_idle: Callable[..., Any] | None = None,
+        make_session: Callable[..., Any] | None = None,
     ) -> None:
         self.config_path = config_path
         self.clock = clock or SystemClock()
@@ -181,7 +148,19 @@ class Daemon:
         self._make_notifier = make_notifier
         self._make_timer = make_timer
         self._state_dir = state_dir
+        self._make_history = make_history
+        self._make_guide = make_guide
+        self._make_dnd = make_dnd
+        self._make_idle = make_idle
+        self._make_session = make_session
         self.core = c.BreakCycle(settings, self.clock.wall())
+        self.history: Any = None
+        self.guide: Any = None
+        self.dnd: Any = None
+        self.idle: Any = None
+        self.session: Any = None
+        self._icon = ""
+        self._last_notify: c.Notify | None = None
         self.tray: Any = None
         self.notifier: Any = None
         self.timer: Any = None
@@ -240,6 +219,7 @@ class Daemon:
     # ------------------------------------------------------------ life cycle
 
     def start_adapters(self) -> None:
+        self._start_history()
         settings = self.core.settings
         status = self.core.status(self.clock.wall())
         if self.terminal:
@@ -279,6 +259,8 @@ class Daemon:
                 self.notifier = create_notifier(
                     self.on_notification_action, self.on_notification_closed, log
                 )
+        if not self.terminal:
+            self._start_desktop_extras()
         if self._make_timer is not None:
             self.timer = self._make_timer(lambda: self.post(c.Tick()))
         else:
@@ -288,16 +270,129 @@ class Daemon:
         self.timer.start()
 
     def stop_adapters(self) -> None:
-        for name in ("notifier", "tray", "timer"):
+        for name in ("guide", "notifier", "tray", "timer", "idle", "session", "dnd", "history"):
             adapter = getattr(self, name)
             if adapter is None:
                 continue
             try:
                 if name == "notifier":
                     adapter.close()
-                adapter.stop()
+                stop = getattr(adapter, "stop", None) or adapter.close
+                stop()
             except Exception:  # a broken adapter must not block a clean exit
                 log.exception("stopping the %s failed", name)
+
+    def _start_history(self) -> None:
+        """Open the history and seed the core with it: reminder ids, today's counts."""
+        settings = self.core.settings
+        if not settings.history.enabled:
+            log.info("history is off ([history] enabled = false)")
+            return
+        try:
+            if self._make_history is not None:
+                self.history = self._make_history(log)
+            else:
+                from deskbreak.adapters import history
+
+                self.history = history.History.open(history.default_path(), log)
+            now = self.clock.wall()
+            today = self.history.today(now)
+            self.core = c.BreakCycle(
+                settings,
+                now,
+                first_id=self.history.next_reminder_id(),
+                done_today=today.done,
+                skips_today=today.skipped,
+            )
+        except Exception as e:  # the history must never stop reminders
+            log.warning("could not open the history; breaks are not recorded this time: %s", e)
+            self.history = None
+
+    def _start_desktop_extras(self) -> None:
+        """The guided window, idle and lock detection, do-not-disturb, the app icon."""
+        settings = self.core.settings
+        self._safely("find deskbreak's icon", self._find_icon)
+        if settings.reminders.guide == "window":
+            self._safely("prepare the guided window", self._start_guide)
+        self._safely("watch suspend and lock", self._start_session)
+        if settings.away.idle:
+            self._safely("start idle detection", self._start_idle)
+        self._safely("start do-not-disturb detection", self._start_dnd)
+
+    def _find_icon(self) -> None:
+        from deskbreak.adapters import desktop_files
+
+        self._icon = desktop_files.notification_icon()
+
+    def _start_guide(self) -> None:
+        def on_outcome(outcome: Mapping[str, Any]) -> None:
+            self.post(_GuideOutcome(dict(outcome)))
+
+        if self._make_guide is not None:
+            self.guide = self._make_guide(lambda _i: None, on_outcome, log)
+        else:
+            from deskbreak.adapters.guide_window import GuideWindow
+
+            self.guide = GuideWindow(lambda _i: None, on_outcome, log)
+
+    def _start_session(self) -> None:
+        def on_unlock() -> None:
+            self.post(c.AwayEnded())
+
+        make = self._make_session
+        if make is None:
+            from deskbreak.adapters.session import SessionWatcher
+
+            make = SessionWatcher
+        self.session = make(
+            on_sleep=lambda: log.info("the machine is going to sleep"),
+            on_wake=lambda: self.post(_Woke()),
+            on_lock=lambda: self.post(c.AwayStarted("lock")),
+            on_unlock=on_unlock,
+            log=log,
+        )
+        self.session.start()
+
+    def _start_idle(self) -> None:
+        def left(idle_for: float) -> None:
+            self.post(c.AwayStarted("idle", since=self.clock.wall() - idle_for))
+
+        def back(_away: float) -> None:
+            if getattr(self.session, "locked", False):
+                return  # typing the password at the lock screen: the unlock says they're back
+            self.post(c.AwayEnded())
+
+        threshold = self.core.settings.away.natural_break
+        if self._make_idle is not None:
+            self.idle = self._make_idle(threshold, left, back, log)
+        else:
+            from deskbreak.adapters.idle import IdleWatcher, create_idle_monitor
+
+            monitor = create_idle_monitor(log)
+            if not monitor.available():
+                log.info("idle detection is off: %s", getattr(monitor, "reason", "unavailable"))
+                return
+            self.idle = IdleWatcher(monitor, threshold, left, back, log)
+        self.idle.start()
+
+    def _start_dnd(self) -> None:
+        dnd = self.core.settings.dnd
+
+        def changed(reason: str | None) -> None:
+            self.post(_DndChanged(reason))
+
+        if self._make_dnd is not None:
+            self.dnd = self._make_dnd(changed)
+            return
+        from deskbreak.adapters.dnd import create_dnd_monitor
+
+        self.dnd = create_dnd_monitor(
+            log,
+            changed,
+            fullscreen=dnd.fullscreen,
+            inhibited=dnd.inhibited,
+            gnome_banners=dnd.gnome_banners,
+        )
 
     def start_control(self) -> None:
         """Take the single-instance lock (AlreadyRunning if taken) and open the socket."""
@@ -359,6 +454,9 @@ class Daemon:
             self.config_path,
         )
         self.dispatch(c.Start())
+        notice = getattr(self.history, "notice", None)
+        if notice:
+            self._tell("deskbreak: history", notice)
         try:
             while not self._stopping:
                 self.step(self._queue.get())
@@ -379,9 +477,19 @@ class Daemon:
                 self._answer(item)
             elif isinstance(item, _Reload):
                 self._reload_quietly(item.reason)
+            elif isinstance(item, _GuideOutcome):
+                self._guide_outcome(item.outcome)
+            elif isinstance(item, _Woke):
+                log.info("the machine woke up")
+                self._check_drift()
+                if self.timer is not None:
+                    self.timer.wakeup()
+            elif isinstance(item, _DndChanged):
+                self._dnd_changed(item.reason)
             else:
                 if isinstance(item, c.Tick):
                     self._check_drift()
+                    self._check_dnd()
                 self.dispatch(item)
         except Exception:
             log.exception("could not handle %r", item)
@@ -426,6 +534,8 @@ class Daemon:
             )
         elif isinstance(action, c.CloseNotification):
             self._safely("close the notification", self.notifier.close)
+            if self.guide is not None:
+                self._safely("close the guided window", self.guide.close)
         elif isinstance(action, c.ArmTimer):
             self._core_deadline = action.at
         elif isinstance(action, c.ShowStatus):
@@ -437,7 +547,17 @@ class Daemon:
 
     def _arm(self, status: c.Status) -> None:
         candidates = [t for t in (self._core_deadline, next_refresh(status)) if t is not None]
+        if not self._hears_sleep():
+            # Without logind's word on suspend, look at the clocks at least once a minute:
+            # the scheduler's wait does not advance while the machine sleeps.
+            candidates.append(status.now + DRIFT_CHECK)
+        if self.dnd is not None and status.held:
+            candidates.append(status.now + DND_RECHECK)
         self.timer.arm(min(candidates) if candidates else None)
+
+    def _hears_sleep(self) -> bool:
+        watching = getattr(self.session, "watching", None) or []
+        return any(w.startswith("suspend") for w in watching)
 
     def _show_status(self, status: c.Status) -> None:
         self._publish_status(status)
@@ -458,8 +578,7 @@ class Daemon:
         self._show_status(self.core.status(now))
 
     def _notify(self, action: c.Notify) -> None:
-        ex = action.exercise
-        body = ex.summary or (ex.steps[0] if ex.steps else "")
+        title, body = reminder_text(action)
         note = SAFETY_NOTE if self._first_notification() else ""
         if note:
             body = f"{body}\n\n{note}"
@@ -468,15 +587,27 @@ class Daemon:
             return
         from deskbreak.adapters.notifier import Notice
 
-        actions = ACTIONS if getattr(self.notifier, "supports_actions", False) else ()
-        notice = Notice(title=ex.name, body=body, actions=actions, timeout=action.timeout)
-        log.info("reminder %d: %s", action.reminder.id, ex.name)
+        actions: tuple[tuple[str, str], ...] = ()
+        if getattr(self.notifier, "supports_actions", False):
+            actions = ACTIONS
+            if self._guide_ready():
+                actions = (START, *ACTIONS)
+        notice = Notice(
+            title=title, body=body, actions=actions, timeout=action.timeout, icon=self._icon
+        )
+        self._last_notify = action
+        log.info("reminder %d: %s", action.reminder.id, title)
         self._error_on_screen = False
         self._safely("show the notification", lambda: self.notifier.show(notice))
 
     def _record(self, record: c.Record) -> None:
         ex = record.reminder.exercise if record.reminder else "-"
         log.info("%s: %s %s", record.kind, ex, record.detail)
+        if self.history is not None:
+            detail = record.detail
+            if record.completed and record.reminder and record.reminder.routine:
+                detail = ",".join(record.completed)  # a routine: the exercises done
+            self.history.record(record.kind, record.at, record.reminder, detail)
         reminder = record.reminder
         self._publish(
             {
@@ -545,6 +676,10 @@ class Daemon:
         }
         if cmd.name in events:
             self.dispatch(events[cmd.name]())
+            if cmd.name == "now":
+                self._open_guide()
+        elif cmd.name in ("start", "default"):
+            self._open_guide()
         elif cmd.name == "open-settings":
             self._open_settings()
         elif cmd.name == "quit":
@@ -574,6 +709,69 @@ class Daemon:
             log.info("opened %s", path)
         except OSError as e:
             log.warning("could not open the settings file %s: %s", path, e)
+
+    # ------------------------------------------------------------ the guided window
+
+    def _guide_ready(self) -> bool:
+        return self.guide is not None and bool(self.guide.available())
+
+    def _open_guide(self) -> bool:
+        """Open the guided window for the reminder that is due; False if it cannot be."""
+        current = self.core.current
+        if current is None or self.core.phase is not c.Phase.DUE or not self._guide_ready():
+            return False
+        ids = current.exercises or (current.exercise,)
+        exercises = [self.core.exercise(e) for e in ids]
+        routine = self.core.settings.routines.all().get(current.routine or "")
+        if not self.guide.open(routine.name if routine else None, exercises):
+            return False
+        self.dispatch(c.Begin())
+        # The window shows the stretch now; the notification would only repeat it.
+        self._safely("close the notification", self.notifier.close)
+        return True
+
+    def _guide_outcome(self, outcome: Mapping[str, Any]) -> None:
+        kind = outcome.get("outcome")
+        log.info("guided window: %s", kind)
+        if kind == "done":
+            completed = tuple(str(e) for e in outcome.get("completed") or ())
+            self.dispatch(c.Accept(completed=completed or None))
+        elif kind == "snoozed":
+            self.dispatch(c.Snooze())
+        elif kind == "skipped":
+            self.dispatch(c.Skip())
+        else:
+            log.warning("the guided window failed (%s); back to the notification", outcome)
+        if self.core.phase is c.Phase.DUE:
+            self.dispatch(c.StretchNow())  # still due (e.g. no skips left): show it again
+
+    # ------------------------------------------------------------ do-not-disturb
+
+    def _check_dnd(self) -> None:
+        """Just before a reminder comes due, ask whether the user may be disturbed."""
+        if self.dnd is None:
+            return
+        status = self.core.status(self.clock.wall())
+        if status.state not in ("waiting", "snoozed") or status.next_at is None:
+            return
+        if status.next_at > status.now + 1.0:
+            return
+        reason = self.dnd.busy()
+        self.dispatch(c.Busy(reason) if reason else c.Free())
+        if reason:
+            self._safely("watch do-not-disturb", self.dnd.watch)
+
+    def _dnd_changed(self, reason: str | None) -> None:
+        log.info("do not disturb: %s", reason or "free again")
+        self.dispatch(c.Busy(reason) if reason else c.Free())
+
+    def _tell(self, title: str, body: str) -> None:
+        """A one-off message to the user: a notification (or a line in the terminal)."""
+        from deskbreak.adapters.notifier import Notice
+
+        if self.notifier is not None:
+            notice = Notice(title=title, body=body, icon=self._icon)
+            self._safely("show the notification", lambda: self.notifier.show(notice))
 
     # ------------------------------------------------------------ plumbing
 
@@ -638,6 +836,7 @@ class Daemon:
         extra: dict[str, Any] = {}
         if cmd == "now":
             self.dispatch(c.StretchNow(), strict=True)
+            extra = {"guide": self._open_guide()}
         elif cmd == "accept":
             self.dispatch(c.Accept(), strict=True)
         elif cmd == "skip":
@@ -774,8 +973,32 @@ class Daemon:
             self._error_on_screen = False
             self._safely("close the notification", self.notifier.close)
         log.info("settings reloaded (%s)%s", reason, ": the error is fixed" if fixed else "")
+        old = self.core.settings
         self.dispatch(c.SettingsChanged(settings))
+        if not self.terminal:
+            self._safely("apply the new settings", lambda: self._apply_desktop(old, settings))
         self._publish({"event": "settings", "reason": reason, "error": None})
+
+    def _apply_desktop(self, old: Settings, new: Settings) -> None:
+        """Start, stop or retune the desktop adapters whose settings changed."""
+        if new.away.natural_break != old.away.natural_break and self.idle is not None:
+            self.idle.set_threshold(new.away.natural_break)
+        if new.away.idle != old.away.idle:
+            if new.away.idle and self.idle is None:
+                self._start_idle()
+            elif not new.away.idle and self.idle is not None:
+                self.idle.stop()
+                self.idle = None
+        if new.dnd != old.dnd:
+            if self.dnd is not None:
+                self.dnd.close()
+            self._start_dnd()
+        if new.reminders.guide != old.reminders.guide:
+            if new.reminders.guide == "window" and self.guide is None:
+                self._start_guide()
+            elif new.reminders.guide != "window" and self.guide is not None:
+                self.guide.close()
+                self.guide = None
 
     def _tell_settings_error(self, error: SettingsError) -> None:
         """Tell the user by a notification; not over a reminder on screen (its buttons would

@@ -50,7 +50,7 @@ def test_every_command_says_when_the_daemon_is_not_running(
     r = home.cli(*args)
     assert r.returncode == 1
     assert r.stdout == ""
-    assert r.stderr.strip() == f"deskbreak: {NOT_RUNNING}"
+    assert r.stderr.strip() == NOT_RUNNING
 
 
 @pytest.mark.parametrize(
@@ -351,6 +351,6 @@ def test_a_frozen_daemon_is_reported_not_waited_for_forever(home: DaemonHome) ->
     finally:
         os.kill(proc.pid, signal.SIGCONT)
     assert r.returncode == 1
-    assert r.stderr.strip() == "deskbreak: deskbreak did not answer within 5 s"
+    assert r.stderr.strip() == "deskbreak did not answer within 5 s"
     assert took < 15
     home.wait_answering(proc)  # and it carries on once it runs again

@@ -9,11 +9,17 @@ import pytest
 
 from deskbreak import cycle as c
 from deskbreak.adapters import settings_file
+from deskbreak.adapters.dnd import FakeDnd
+from deskbreak.adapters.guide_window import FakeGuideWindow
+from deskbreak.adapters.history import FakeHistory
+from deskbreak.adapters.idle import FakeIdleWatcher
 from deskbreak.adapters.notifier import FakeNotifier
+from deskbreak.adapters.session import FakeSessionWatcher
 from deskbreak.adapters.timer import FakeTimer
 from deskbreak.adapters.tray import FakeTray
 from deskbreak.clock import FakeClock
-from deskbreak.daemon import Daemon, next_refresh
+from deskbreak.daemon import Daemon
+from deskbreak.views import next_refresh
 
 MIN = 60
 CONFIG = """\
@@ -25,16 +31,52 @@ snooze = "10m"
 """
 
 
+@pytest.fixture(autouse=True)
+def private_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Icons and state go to throwaway folders, never the user's own."""
+    for name in ("XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME"):
+        monkeypatch.setenv(name, str(tmp_path / name.lower()))
+
+
 class Rig:
-    def __init__(self, tmp_path: Path, text: str = CONFIG) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        text: str = CONFIG,
+        *,
+        history: FakeHistory | None = None,
+        guide_available: bool = True,
+        dnd_reason: str | None = None,
+    ) -> None:
         self.path = tmp_path / "config.toml"
         self.path.write_text(text)
         self.clock = FakeClock()
         self.notifier: FakeNotifier | None = None
+        self.history = history if history is not None else FakeHistory()
+        self.guide: FakeGuideWindow | None = None
+        self.dnd: FakeDnd | None = None
+        self.idle: FakeIdleWatcher | None = None
+        self.session: FakeSessionWatcher | None = None
 
         def make_notifier(on_action, on_closed, log):  # type: ignore[no-untyped-def]
             self.notifier = FakeNotifier(on_action, on_closed)
             return self.notifier
+
+        def make_guide(on_step, on_outcome, log):  # type: ignore[no-untyped-def]
+            self.guide = FakeGuideWindow(on_step, on_outcome, guide_available)
+            return self.guide
+
+        def make_dnd(on_change):  # type: ignore[no-untyped-def]
+            self.dnd = FakeDnd(on_change, dnd_reason)
+            return self.dnd
+
+        def make_idle(threshold, left, back, log):  # type: ignore[no-untyped-def]
+            self.idle = FakeIdleWatcher(threshold, left, back, log)
+            return self.idle
+
+        def make_session(**kw):  # type: ignore[no-untyped-def]
+            self.session = FakeSessionWatcher(**kw)
+            return self.session
 
         self.d = Daemon(
             self.path,
@@ -45,6 +87,11 @@ class Rig:
             make_timer=FakeTimer,
             terminal=False,
             state_dir=tmp_path / "state",
+            make_history=lambda log: self.history,
+            make_guide=make_guide,
+            make_dnd=make_dnd,
+            make_idle=make_idle,
+            make_session=make_session,
         )
         self.d.start_adapters()
         self.d.dispatch(c.Start())
@@ -227,3 +274,254 @@ def test_sleeping_machine_counts_as_a_natural_break(tmp_path: Path) -> None:
     rig.d.run_pending()
     assert rig.shown == []  # no reminder greets the user on return
     assert rig.tray.model.tooltip == "Next: Wall stretch in 45 min"
+
+
+# ---------------------------------------------------------------- history and budgets
+
+
+def test_every_answer_is_recorded_in_the_history(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.wait(45 * MIN)
+    rig.click("Snooze", "5 min")
+    rig.wait(5 * MIN)
+    rig.click("Done")
+    rig.wait(45 * MIN)
+    rig.click("Skip")
+    rig.wait(45 * MIN)
+    rig.wait(5 * MIN)  # unanswered: missed
+    assert rig.history.kinds == [
+        "shown",
+        "snoozed",
+        "shown",
+        "done",
+        "shown",
+        "skipped",
+        "shown",
+        "missed",
+    ]
+
+
+def test_todays_progress_is_seeded_from_the_history(tmp_path: Path) -> None:
+    history = FakeHistory()
+    clock = FakeClock()
+    for i in range(3):
+        reminder = c.Reminder(id=i + 1, exercise="neck-flexion", due_at=clock.wall() - 900)
+        history.record("shown", clock.wall() - 900 + i, reminder)
+        history.record("done", clock.wall() - 800 + i, reminder)
+    rig = Rig(tmp_path, history=history)
+    assert rig.tray.model.extra_header == "Today: 3 of 8 stretches"
+    rig.wait(45 * MIN)
+    rig.click("Done")
+    assert rig.tray.model.extra_header == "Today: 4 of 8 stretches"
+
+
+def test_history_that_cannot_be_written_never_stops_reminders(tmp_path: Path) -> None:
+    history = FakeHistory()
+    history.fail_writes = True
+    rig = Rig(tmp_path, history=history)
+    rig.wait(45 * MIN)
+    rig.click("Done")
+    rig.wait(45 * MIN)
+    assert rig.shown == ["Wall stretch", "Neck flexion"]
+
+
+def test_a_history_notice_is_told_once_at_start(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, history=FakeHistory(notice="the history file was damaged; moved aside"))
+    rig.d._tell("deskbreak: history", rig.history.notice or "")  # what run() does after Start
+    assert rig.notifier is not None
+    assert "moved aside" in rig.notifier.shown[-1].body
+
+
+def test_snooze_budget_disables_the_snooze_items_and_says_why(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, CONFIG + "max_snoozes = 1\n")
+    rig.wait(45 * MIN)
+    rig.click("Snooze", "5 min")
+    rig.wait(5 * MIN)
+    model = rig.tray.model
+    assert not model.snooze_enabled
+    assert "most allowed" in model.snooze_note
+    with pytest.raises(LookupError):
+        rig.click("Snooze", "5 min")
+    assert rig.notifier is not None
+    rig.notifier.press("snooze")  # the button is refused too
+    rig.d.run_pending()
+    assert rig.tray.model.state == "due"
+
+
+def test_skip_budget_disables_skip_for_the_day(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, CONFIG + "skip_budget = 1\n")
+    rig.wait(45 * MIN)
+    rig.click("Skip")
+    rig.wait(45 * MIN)
+    assert not rig.tray.model.skip_enabled
+    assert rig.tray.model.skip_note == "Skip (no skips left today)"
+
+
+# ---------------------------------------------------------------- routines and the guide
+
+
+ROUTINE_CONFIG = (
+    CONFIG
+    + '\n[routines]\nevery = 1\nroutine = "loosen"\n'
+    + ('[routine.loosen]\nname = "Loosen up"\nexercises = ["march-in-place", "neck-flexion"]\n')
+)
+
+
+def test_routine_notification_names_it_and_its_length(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, ROUTINE_CONFIG)
+    rig.wait(45 * MIN)
+    assert rig.notifier is not None
+    notice = rig.notifier.shown[-1]
+    assert notice.title == "Loosen up (2 min)"
+    assert "Marching in place" in notice.body and "Neck flexion" in notice.body
+    assert rig.tray.model.header == "Now: Loosen up"
+
+
+def test_start_opens_the_guided_window_and_done_there_is_done(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.wait(45 * MIN)
+    assert rig.notifier is not None and rig.guide is not None
+    assert [k for k, _ in rig.notifier.shown[-1].actions] == ["start", "done", "snooze", "skip"]
+    rig.notifier.press("start")
+    rig.d.run_pending()
+    assert rig.guide.current is not None
+    title, exercises, _start = rig.guide.current
+    assert title is None and [e.id for e in exercises] == ["wall-stretch"]
+    rig.wait(20 * MIN)  # following the stretch: never missed meanwhile
+    assert "missed" not in rig.history.kinds
+    rig.guide.answer("done", finished=True)
+    rig.d.run_pending()
+    assert rig.history.kinds[-1] == "done"
+    assert rig.tray.model.state == "waiting"
+
+
+def test_closing_the_guided_window_early_is_a_skip(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.click("Stretch now")
+    assert rig.guide is not None and rig.guide.current is not None
+    rig.guide.answer("skipped", finished=False)
+    rig.d.run_pending()
+    assert rig.history.kinds[-1] == "skipped"
+
+
+def test_snooze_from_the_guided_window(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.click("Stretch now")
+    assert rig.guide is not None
+    rig.guide.answer("snoozed")
+    rig.d.run_pending()
+    assert rig.tray.model.state == "snoozed"
+
+
+def test_routine_in_the_guided_window_records_the_exercises_done(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, ROUTINE_CONFIG)
+    rig.wait(45 * MIN)
+    rig.d.on_tray_command("start", None)
+    rig.d.run_pending()
+    assert rig.guide is not None and rig.guide.current is not None
+    assert rig.guide.current[0] == "Loosen up"
+    rig.guide.answer("done", completed=["march-in-place"])
+    rig.d.run_pending()
+    kind, _at, reminder, detail = rig.history.records[-1]
+    assert kind == "done" and detail == "march-in-place"
+    assert reminder.routine == "loosen"
+
+
+def test_no_tk_means_notifications_only(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, guide_available=False)
+    rig.wait(45 * MIN)
+    assert rig.notifier is not None
+    assert [k for k, _ in rig.notifier.shown[-1].actions] == ["done", "snooze", "skip"]
+    rig.click("Stretch now")
+    assert rig.notifier.shown[-1].title == "Wall stretch"
+
+
+def test_a_broken_window_falls_back_to_the_notification(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.wait(45 * MIN)
+    rig.d.on_tray_command("start", None)
+    rig.d.run_pending()
+    assert rig.guide is not None and rig.notifier is not None
+    before = len(rig.notifier.shown)
+    rig.guide.answer("failed")
+    rig.d.run_pending()
+    assert len(rig.notifier.shown) == before + 1
+    assert rig.tray.model.state == "due"
+
+
+# ---------------------------------------------------------------- away and do-not-disturb
+
+
+def test_reminder_due_while_busy_is_held_and_shown_when_free(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, dnd_reason="a fullscreen window (Slides) is active")
+    rig.wait(45 * MIN)
+    assert rig.shown == []
+    assert rig.tray.model.header.startswith("Held: Wall stretch")
+    assert rig.dnd is not None and rig.dnd.watching
+    assert rig.history.kinds == ["held"]
+    rig.dnd.free()
+    rig.d.run_pending()
+    assert rig.shown == ["Wall stretch"]
+
+
+def test_idle_past_the_natural_break_is_a_natural_break(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.wait(30 * MIN)
+    assert rig.idle is not None
+    rig.idle.leave(idle_for=5 * MIN)
+    rig.d.run_pending()
+    rig.wait(20 * MIN)  # the reminder falls due while they are away: held
+    assert rig.shown == []
+    rig.idle.come_back(25 * MIN)
+    rig.d.run_pending()
+    assert rig.shown == []  # no reminder greets them
+    assert "natural-break" in rig.history.kinds
+    assert rig.tray.model.tooltip == "Next: Wall stretch in 45 min"
+
+
+def test_short_idle_shows_the_reminder_on_return(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, CONFIG + '\n[away]\nnatural_break = "10m"\n')
+    rig.wait(40 * MIN)
+    assert rig.idle is not None
+    rig.idle.leave(idle_for=MIN)
+    rig.d.run_pending()
+    rig.wait(6 * MIN)
+    assert rig.shown == []
+    rig.idle.come_back(7 * MIN)
+    rig.d.run_pending()
+    assert rig.shown == ["Wall stretch"]
+
+
+def test_lock_then_unlock(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.wait(10 * MIN)
+    assert rig.session is not None
+    rig.session.lock()
+    rig.d.run_pending()
+    rig.wait(50 * MIN)
+    assert rig.shown == []
+    rig.session.unlock()
+    rig.d.run_pending()
+    assert "natural-break" in rig.history.kinds
+
+
+def test_wake_from_suspend_is_noticed_at_once(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.wait(42 * MIN)
+    rig.clock.jump(2 * MIN)  # asleep across... not yet due
+    rig.clock.jump(2 * MIN)  # ...now past the due time, 4 min asleep
+    assert rig.session is not None
+    rig.session.wake()
+    rig.d.run_pending()
+    assert rig.shown == ["Wall stretch"]  # shown once, right away
+    assert "natural-break" not in rig.history.kinds
+
+
+def test_without_logind_the_clocks_are_compared_every_minute(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    assert rig.session is not None
+    rig.session.watching = []
+    rig.d.post(c.Tick())
+    rig.d.run_pending()
+    timer: FakeTimer = rig.d.timer
+    assert timer.armed is not None and timer.armed - rig.clock.wall() <= 60

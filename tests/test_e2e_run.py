@@ -17,6 +17,9 @@ CONFIG = """\
 [reminders]
 interval = "2s"   # short, so the test runs in seconds
 snooze = "4s"
+
+[away]
+idle = false   # nobody uses the test desktop's keyboard: never take that for being away
 """
 
 
@@ -49,14 +52,16 @@ def test_reminders_arrive_and_the_tray_menu_controls_them(desktop: Desktop, tmp_
         first = next_notify(desktop, 0)
         assert first.summary == "Wall stretch"
         assert first.body
-        assert first.action_keys == ["done", "snooze", "skip"]
+        assert first.action_keys == ["start", "done", "snooze", "skip"]
 
-        menu = desktop.menu_layout(item)
+        # The tray's menu follows the notification a moment later: wait for it.
+        menu = desktop.wait_for_menu(item, lambda m: m.labels()[:1] == ["Now: Wall stretch"])
         labels = menu.labels()
         for wanted in ("Stretch now", "Done", "Snooze", "Skip", "Pause", "Frequency"):
             assert wanted in labels, labels
         assert "Open settings file" in labels and "Quit" in labels
         assert labels[0].startswith("Now: Wall stretch")
+        assert labels[1] == "Today: 0 of 8 stretches"
         snooze_menu = menu.find("Snooze")
         assert snooze_menu is not None
         assert snooze_menu.labels() == ["4 s", "5 min", "10 min", "15 min"]
@@ -67,21 +72,28 @@ def test_reminders_arrive_and_the_tray_menu_controls_them(desktop: Desktop, tmp_
         assert again.summary == "Wall stretch"
         assert again.time - first.time >= 3.5
 
-        # Done: the next stretch of the rotation one interval later.
+        # Done: the next stretch of the rotation one interval later. Each click waits for
+        # the menu of the state it means: a menu rebuilt in between has new item ids.
+        desktop.wait_for_menu(item, lambda m: m.labels()[:1] == ["Now: Wall stretch"])
         desktop.menu_click(item, ("Done",))
         nxt = next_notify(desktop, 2)
         assert nxt.summary == "Neck flexion"
 
         # Skip: also moves on.
+        desktop.wait_for_menu(item, lambda m: m.labels()[:1] == ["Now: Neck flexion"])
         desktop.menu_click(item, ("Skip",))
         third = next_notify(desktop, 3)
         assert third.summary == "Shoulder roll"
 
         # Frequency: saved in the settings file, only that value, comments kept.
+        desktop.wait_for_menu(item, lambda m: m.labels()[:1] == ["Now: Shoulder roll"])
         desktop.menu_click(item, ("Frequency", "Every 20 min"))
         wait_for(lambda: 'interval = "20m"' in cfg.read_text(), 10, "the new interval on disk")
         assert cfg.read_text() == CONFIG.replace('interval = "2s"', 'interval = "20m"')
 
+        desktop.wait_for_menu(
+            item, lambda m: (f := m.find("Frequency")) is not None and "Every 2 s" not in f.labels()
+        )
         desktop.menu_click(item, ("Quit",))
         assert proc.popen.wait(timeout=15) == 0  # type: ignore[attr-defined]
         wait_for(lambda: item not in desktop.sni_items(), 10, "the item to leave the watcher")

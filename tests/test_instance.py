@@ -26,9 +26,7 @@ def test_a_second_daemon_says_who_runs_and_exits_1(home: DaemonHome) -> None:
     first = home.start()
     second = home.spawn()
     assert second.wait(timeout=20) == 1
-    assert (
-        home.output(second).strip() == f"deskbreak: deskbreak is already running (pid {first.pid})"
-    )
+    assert home.output(second).strip() == f"deskbreak is already running (pid {first.pid})"
     assert first.poll() is None
     assert home.status()["pid"] == first.pid
 
@@ -44,7 +42,7 @@ def test_two_daemons_started_at_once_leave_exactly_one(home: DaemonHome, round_:
     loser = wait_for(one_left, 20, "one of the two daemons to give up")
     winner = b if loser is a else a
     assert loser.returncode == 1, home.output(loser)
-    m = re.fullmatch(r"deskbreak: deskbreak is already running \(pid (\d+)\)\n", home.output(loser))
+    m = re.fullmatch(r"deskbreak is already running \(pid (\d+)\)\n", home.output(loser))
     assert m, home.output(loser)
     assert int(m.group(1)) == winner.pid
     home.wait_answering(winner)

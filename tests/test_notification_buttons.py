@@ -23,6 +23,7 @@ CONFIG = """\
 interval = "1h"       # reminders come when the test asks for them
 snooze = "2s"
 missed_after = "10m"  # nothing is missed unless the test makes it so
+guide = "notification"  # these tests are about the notification; the window has its own
 """
 TITLE = "deskbreak: settings not applied"
 

@@ -727,3 +727,43 @@ class IdleWatcher:
                 self.failure = f"unexpected error: {e}"
                 self._log.exception("idle detection stopped")
                 return
+
+
+class FakeIdleWatcher:
+    """For tests of the daemon: built like ``IdleWatcher`` minus the monitor
+    (``FakeIdleWatcher(threshold, on_away_started, on_away_ended, log)``); a test says when
+    the user left and came back."""
+
+    def __init__(
+        self,
+        threshold: float,
+        on_away_started: Callable[[float], None],
+        on_away_ended: Callable[[float], None],
+        log: logging.Logger | None = None,
+    ) -> None:
+        self.threshold = threshold
+        self._left = on_away_started
+        self._back = on_away_ended
+        self.running = False
+        self.away = False
+
+    def start(self) -> None:
+        self.running = True
+
+    def stop(self) -> None:
+        self.running = False
+
+    def set_threshold(self, seconds: float) -> None:
+        self.threshold = seconds
+
+    def describe(self) -> str:
+        return "on (fake)"
+
+    def leave(self, idle_for: float) -> None:
+        """No input for ``idle_for`` seconds: the threshold was crossed."""
+        self.away = True
+        self._left(idle_for)
+
+    def come_back(self, away_seconds: float) -> None:
+        self.away = False
+        self._back(away_seconds)

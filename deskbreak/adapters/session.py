@@ -283,3 +283,47 @@ class SessionWatcher:
         self.locked = locked
         self._log.info("screen %s (%s)", "locked" if locked else "unlocked", source)
         self._callbacks["lock" if locked else "unlock"]()
+
+
+class FakeSessionWatcher:
+    """For tests of the daemon: a test plays logind and the screensaver.
+
+    Built like ``SessionWatcher`` (keyword callbacks and ``log``); ``sleep()``, ``wake()``,
+    ``lock()`` and ``unlock()`` call the callbacks on the calling thread.
+    """
+
+    def __init__(
+        self,
+        *,
+        on_sleep: Callback,
+        on_wake: Callback,
+        on_lock: Callback,
+        on_unlock: Callback,
+        log: logging.Logger | None = None,
+        hears_sleep: bool = True,
+    ) -> None:
+        self._on = {"sleep": on_sleep, "wake": on_wake, "lock": on_lock, "unlock": on_unlock}
+        self.watching = ["suspend (fake)", "session lock (fake)"] if hears_sleep else []
+        self.missing: list[str] = []
+        self.locked = False
+        self.started = False
+
+    def start(self) -> None:
+        self.started = True
+
+    def stop(self) -> None:
+        self.started = False
+
+    def sleep(self) -> None:
+        self._on["sleep"]()
+
+    def wake(self) -> None:
+        self._on["wake"]()
+
+    def lock(self) -> None:
+        self.locked = True
+        self._on["lock"]()
+
+    def unlock(self) -> None:
+        self.locked = False
+        self._on["unlock"]()
