@@ -97,3 +97,24 @@ def test_terminal_mode_prints_reminders_and_keys_answer_them(
         assert p.proc.wait(timeout=10) == 0
     finally:
         p.close()
+
+
+def test_a_routine_prints_every_exercise_in_order(tmp_path: Path, term_env: dict[str, str]) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        '[reminders]\ninterval = "2s"\n'
+        '[routines]\nevery = 1\nroutine = "loosen"\n'
+        '[routine.loosen]\nname = "Loosen up"\n'
+        'exercises = ["march-in-place", "neck-flexion"]\n'
+    )
+    p = PtyProcess([sys.executable, "-m", "deskbreak", "run", "--config", str(cfg)], term_env)
+    try:
+        head = p.read_until(r"Time for a routine: Loosen up \(2m30s, 2 exercises\)")
+        first = p.read_until(r"1 of 2: Marching in place", start=head.end())
+        p.read_until(r"2 of 2: Neck flexion", start=first.end())
+        p.send("a")
+        p.read_until(r"> done", start=first.end())
+        p.send("q")
+        assert p.proc.wait(timeout=10) == 0
+    finally:
+        p.close()

@@ -99,12 +99,23 @@ class TerminalUI:
     # -- notifier side
 
     def show_reminder(self, notify: Any, note: str = "") -> None:
-        ex = notify.exercise
         self._last_line = ""
-        lines = [f"Time to stretch: {ex.name} ({format_duration(ex.duration)})"]
-        lines += [f"  {i}. {step}" for i, step in enumerate(ex.steps, 1)]
-        if ex.equipment:
-            lines.append(f"  You need: {', '.join(ex.equipment)}")
+        routine = getattr(notify, "routine", None)
+        if routine is not None:
+            exercises = notify.exercises
+            total = format_duration(notify.total)
+            lines = [f"Time for a routine: {routine.name} ({total}, {len(exercises)} exercises)"]
+            for n, ex in enumerate(exercises, 1):
+                lines.append(
+                    f"  {n} of {len(exercises)}: {ex.name} ({format_duration(ex.duration)})"
+                )
+                lines += [f"      {i}. {step}" for i, step in enumerate(ex.steps, 1)]
+        else:
+            ex = notify.exercise
+            lines = [f"Time to stretch: {ex.name} ({format_duration(ex.duration)})"]
+            lines += [f"  {i}. {step}" for i, step in enumerate(ex.steps, 1)]
+            if ex.equipment:
+                lines.append(f"  You need: {', '.join(ex.equipment)}")
         if note:
             lines.append(f"  {note}")
         lines.append("  [a/Enter] done  [s] snooze  [k] skip")
