@@ -109,7 +109,7 @@ def test_a_routine_prints_every_exercise_in_order(tmp_path: Path, term_env: dict
     )
     p = PtyProcess([sys.executable, "-m", "deskbreak", "run", "--config", str(cfg)], term_env)
     try:
-        head = p.read_until(r"Time for a routine: Loosen up \(2m30s, 2 exercises\)")
+        head = p.read_until(r"Time for a routine: Loosen up \(2m, 2 exercises\)")
         first = p.read_until(r"1 of 2: Marching in place", start=head.end())
         p.read_until(r"2 of 2: Neck flexion", start=first.end())
         p.send("a")
