@@ -7,19 +7,14 @@ from dataclasses import replace
 
 import pytest
 
-from deskbreak.clock import FakeClock
 from deskbreak.cycle import (
     Accept,
-    Action,
-    ArmTimer,
     Away,
     AwayEnded,
     AwayStarted,
-    BreakCycle,
     CloseNotification,
     Dismissed,
     Event,
-    Notify,
     Pause,
     PersistSetting,
     Phase,
@@ -27,15 +22,14 @@ from deskbreak.cycle import (
     Resume,
     SetInterval,
     SettingsChanged,
-    ShowStatus,
     Skip,
     Snooze,
-    Start,
     StretchNow,
     Tick,
 )
 from deskbreak.errors import IllegalEvent
 from deskbreak.settings import Reminders, Settings
+from tests.cycle_driver import CycleDriver
 
 MIN = 60
 
@@ -45,44 +39,9 @@ def make_settings(**kw: object) -> Settings:
     return Settings(reminders=replace(base, **kw))  # type: ignore[arg-type]
 
 
-class Harness:
-    """Drives a BreakCycle the way the daemon does: events at clock times, timers honoured."""
-
+class Harness(CycleDriver):
     def __init__(self, settings: Settings | None = None) -> None:
-        self.clock = FakeClock()
-        self.cycle = BreakCycle(settings or make_settings(), self.clock.wall())
-        self.actions: list[Action] = []
-        self.timer: float | None = None
-        self.send(Start())
-
-    @property
-    def now(self) -> float:
-        return self.clock.wall()
-
-    def send(self, event: Event) -> list[Action]:
-        out = self.cycle.handle(event, self.now)
-        self.actions.extend(out)
-        arms = [a for a in out if isinstance(a, ArmTimer)]
-        assert arms, "every event ends by arming the timer"
-        self.timer = arms[-1].at
-        assert isinstance(out[-1], ShowStatus)
-        return out
-
-    def run_for(self, seconds: float) -> list[Action]:
-        """Let time pass, firing the timer whenever it comes due (as the scheduler would)."""
-        end = self.now + seconds
-        fired: list[Action] = []
-        while self.timer is not None and self.timer <= end:
-            self.clock.advance(max(0.0, self.timer - self.now))
-            fired.extend(self.send(Tick()))
-        self.clock.advance(end - self.now)
-        return fired
-
-    def notifies(self, actions: list[Action] | None = None) -> list[Notify]:
-        return [a for a in (self.actions if actions is None else actions) if isinstance(a, Notify)]
-
-    def records(self, kind: str | None = None) -> list[Record]:
-        return [a for a in self.actions if isinstance(a, Record) and kind in (None, a.kind)]
+        super().__init__(settings or make_settings())
 
 
 def test_first_reminder_comes_one_interval_after_start() -> None:

@@ -10,20 +10,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from deskbreak.clock import FakeClock
 from deskbreak.cycle import (
     Accept,
     Action,
-    ArmTimer,
     Away,
     AwayEnded,
     AwayStarted,
     Begin,
     BreakCycle,
     Busy,
-    Event,
     Free,
-    Notify,
     Phase,
     Record,
     Skip,
@@ -35,6 +31,7 @@ from deskbreak.cycle import (
 from deskbreak.errors import IllegalEvent
 from deskbreak.settings import Away as AwaySettings
 from deskbreak.settings import Dnd, Reminders, Routine, Routines, Schedule, Settings
+from tests.cycle_driver import CycleDriver
 
 MIN = 60
 HOUR = 3600
@@ -57,38 +54,9 @@ def settings(**parts: object) -> Settings:
     return replace(base, **parts)  # type: ignore[arg-type]
 
 
-class Rig:
+class Rig(CycleDriver):
     def __init__(self, s: Settings | None = None, start: str = "2026-06-01T10:00") -> None:
-        self.clock = FakeClock(local(start))
-        self.cycle = BreakCycle(s or settings(), self.clock.wall(), tz=BERLIN)
-        self.actions: list[Action] = []
-        self.timer: float | None = None
-        self.send(Start())
-
-    @property
-    def now(self) -> float:
-        return self.clock.wall()
-
-    def send(self, event: Event) -> list[Action]:
-        out = self.cycle.handle(event, self.now)
-        self.actions.extend(out)
-        self.timer = [a for a in out if isinstance(a, ArmTimer)][-1].at
-        return out
-
-    def run_for(self, seconds: float) -> list[Action]:
-        end = self.now + seconds
-        fired: list[Action] = []
-        while self.timer is not None and self.timer <= end:
-            self.clock.advance(max(0.0, self.timer - self.now))
-            fired.extend(self.send(Tick()))
-        self.clock.advance(end - self.now)
-        return fired
-
-    def notifies(self, actions: list[Action] | None = None) -> list[Notify]:
-        return [a for a in (self.actions if actions is None else actions) if isinstance(a, Notify)]
-
-    def records(self, kind: str) -> list[Record]:
-        return [a for a in self.actions if isinstance(a, Record) and a.kind == kind]
+        super().__init__(s or settings(), local(start), BERLIN)
 
     def times(self, actions: list[Action]) -> list[str]:
         return [show(n.reminder.shown_at or 0) for n in self.notifies(actions)]
