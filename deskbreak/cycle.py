@@ -51,10 +51,17 @@ and leaves the state exactly as it was::
                    showing or snoozed reminder is closed, and the interval starts afresh.
                    Shorter: nothing is reset; a reminder that came due shows once.
                    A suspend or lock set to "pause-interval": the interval stood still.
+                   While an absence goes on (asleep while locked), it is part of it.
     AwayStarted    the user left; nothing comes due or is missed until they return
     AwayEnded      as Away(now - when they left)
     Busy(reason)   the user must not be disturbed: a reminder that comes due is held
     Free           they can be disturbed again: a held reminder shows now
+    ClockChanged(s) the wall clock was set by ``s`` seconds while no time passed (the daemon
+                   tells a clock set back from a suspend by comparing it with a clock
+                   that never jumps). What runs for a length of time (the interval, a
+                   snooze, the missed rule, an absence) keeps its length: it moves with the
+                   clock. Times of day (a pause until 14:00, the work day, fixed breaks)
+                   stay where they are on the clock.
 
 Routines: every ``routines.every``-th reminder (or, with ``routines.every_seconds``, the
 first one after that long since the last routine) is the configured routine, a sequence of
@@ -191,6 +198,13 @@ class Free:
     """The user may be disturbed again."""
 
 
+@dataclass(frozen=True)
+class ClockChanged:
+    """The wall clock was set by ``seconds`` (negative: back) while no real time passed."""
+
+    seconds: float
+
+
 Event = (
     Start
     | Tick
@@ -209,6 +223,7 @@ Event = (
     | AwayEnded
     | Busy
     | Free
+    | ClockChanged
 )
 
 # ---------------------------------------------------------------- actions and views
@@ -372,11 +387,15 @@ class BreakCycle:
         tz: tzinfo | None = None,
         done_today: int = 0,
         skips_today: int = 0,
+        last_exercise: str | None = None,
     ) -> None:
         self._settings = settings
         self._tz = tz
         self._catalogue: Mapping[str, Exercise] = settings.catalogue()
-        first, pos = pick_next(settings.reminders.exercises, None, 0)
+        rotation = settings.reminders.exercises
+        # Carry on the rotation after the last stretch shown (before a restart, say).
+        after = rotation.index(last_exercise) + 1 if last_exercise in rotation else 0
+        first, pos = pick_next(rotation, last_exercise, after)
         self._s = _State(
             phase=Phase.WAITING,
             cycle_start=now,
@@ -384,7 +403,7 @@ class BreakCycle:
             current=None,
             next_exercise=first,
             rotation_pos=pos,
-            last_exercise=None,
+            last_exercise=last_exercise,
             next_id=first_id,
             last_routine_at=now,
             day=sched.local_day(now, tz),
@@ -558,7 +577,7 @@ class BreakCycle:
         if s.phase is Phase.DUE and s.current is not None:
             return self._show(now)
         if s.current is None:
-            s.current = Reminder(id=self._take_id(), exercise=s.next_exercise, due_at=now)
+            s.current = self._new_reminder(now, now)  # a routine, if one is due
         s.due_at = now
         return self._show(now)
 
@@ -603,6 +622,13 @@ class BreakCycle:
         return []
 
     def _on_away(self, e: Away, now: float) -> list[Action]:
+        s = self._s
+        if s.away_since is not None:
+            # Asleep while locked (or idle): part of an absence that goes on. It is counted
+            # once, whole, when the user is back.
+            if e.kind not in s.away_kinds:
+                s.away_kinds = (*s.away_kinds, e.kind)
+            return []
         return self._returned(now, e.seconds, (e.kind,))
 
     def _on_away_started(self, e: AwayStarted, now: float) -> list[Action]:
@@ -630,6 +656,26 @@ class BreakCycle:
 
     def _on_free(self, _e: Free, now: float) -> list[Action]:
         self._s.busy = None
+        return []
+
+    def _on_clock_changed(self, e: ClockChanged, now: float) -> list[Action]:
+        s = self._s
+        shift = e.seconds
+        s.cycle_start += shift
+        s.last_routine_at += shift
+        if s.away_since is not None:
+            s.away_since += shift
+        if s.current is not None:
+            shown = s.current.shown_at
+            s.current = replace(
+                s.current,
+                due_at=s.current.due_at + shift,
+                shown_at=None if shown is None else shown + shift,
+            )
+        if s.phase is Phase.WAITING and s.current is None:
+            s.due_at = self._due_after(s.cycle_start)  # a fixed break stays at its time of day
+        elif s.phase in (Phase.WAITING, Phase.SNOOZED):
+            s.due_at += shift
         return []
 
     # -- helpers
@@ -772,6 +818,7 @@ class BreakCycle:
         s.phase = Phase.DUE
         s.notified = True
         s.held_recorded = False
+        s.in_progress = False  # shown as a notification: the missed rule applies again
         if s.current.routine is None and s.current.exercise != s.last_exercise:
             s.last_exercise = s.current.exercise
             self._pick()
@@ -865,4 +912,5 @@ _HANDLERS: dict[type, _Handler] = {
     AwayEnded: BreakCycle._on_away_ended,  # type: ignore[dict-item]
     Busy: BreakCycle._on_busy,  # type: ignore[dict-item]
     Free: BreakCycle._on_free,  # type: ignore[dict-item]
+    ClockChanged: BreakCycle._on_clock_changed,  # type: ignore[dict-item]
 }

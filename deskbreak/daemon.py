@@ -168,6 +168,7 @@ class Daemon:
         self._drift = DriftGuard(self.clock.wall(), self.clock.monotonic())
         self._last_drift_check = self.clock.monotonic()
         self._core_deadline: float | None = None
+        self._refresh_at: float | None = None  # when the tray's words next change
         self.exit_code = 0
         self._stopping = False
         # Control: the socket, the single-instance lock, the settings watcher, live reload.
@@ -264,9 +265,9 @@ class Daemon:
         if self._make_timer is not None:
             self.timer = self._make_timer(lambda: self.post(c.Tick()))
         else:
-            from deskbreak.adapters.timer import SchedulerTimer
+            from deskbreak.adapters.timer import MonotonicTimer
 
-            self.timer = SchedulerTimer(lambda: self.post(c.Tick()), log)
+            self.timer = MonotonicTimer(lambda: self.post(c.Tick()), log)
         self.timer.start()
 
     def stop_adapters(self) -> None:
@@ -289,12 +290,7 @@ class Daemon:
             log.info("history is off ([history] enabled = false)")
             return
         try:
-            if self._make_history is not None:
-                self.history = self._make_history(log)
-            else:
-                from deskbreak.adapters import history
-
-                self.history = history.History.open(history.default_path(), log)
+            self.history = self._open_history()
             now = self.clock.wall()
             today = self.history.today(now)
             self.core = c.BreakCycle(
@@ -303,10 +299,47 @@ class Daemon:
                 first_id=self.history.next_reminder_id(),
                 done_today=today.done,
                 skips_today=today.skipped,
+                last_exercise=self._last_shown(now),
             )
         except Exception as e:  # the history must never stop reminders
             log.warning("could not open the history; breaks are not recorded this time: %s", e)
             self.history = None
+
+    def _open_history(self) -> Any:
+        if self._make_history is not None:
+            return self._make_history(log)
+        from deskbreak.adapters import history
+
+        return history.History.open(history.default_path(), log)
+
+    def _apply_history(self, old: Settings, new: Settings) -> None:
+        """``history.enabled`` changed in the settings file: stop or start recording now.
+
+        Turned on, the history is opened (and anything wrong with it told); today's counts
+        already kept by this run stay as they are."""
+        if new.history.enabled == old.history.enabled:
+            return
+        if not new.history.enabled:
+            if self.history is not None:
+                self.history.close()
+                self.history = None
+            log.info("history is off ([history] enabled = false): breaks are not recorded")
+            return
+        if self.history is None:
+            self.history = self._open_history()
+            log.info("history is on: breaks are recorded")
+            notice = getattr(self.history, "notice", None)
+            if notice:
+                self._tell("deskbreak: history", notice)
+
+    def _last_shown(self, now: float) -> str | None:
+        """The last single stretch shown in the past week, so the rotation carries on."""
+        try:
+            rows = self.history.rows(now - 7 * 86400, now + 1, kinds=("shown",))
+        except Exception:
+            return None
+        singles = [r.exercise for r in rows if r.routine is None and r.exercise]
+        return singles[-1] if singles else None
 
     def _start_desktop_extras(self) -> None:
         """The guided window, idle and lock detection, do-not-disturb, the app icon."""
@@ -471,7 +504,12 @@ class Daemon:
             if isinstance(item, _Stop):
                 log.info("stopping: %s", item.reason)
                 self._stopping = True
-            elif isinstance(item, _Command):
+                return
+            # Before anything sees the time: a jump of the wall clock since the last item is
+            # a suspend or a clock change, and the core must hear of it first (a settings
+            # reload or a click right after a resume must not take the sleep for waiting).
+            self._check_drift()
+            if isinstance(item, _Command):
                 self._command(item)
             elif isinstance(item, _Request):
                 self._answer(item)
@@ -481,15 +519,20 @@ class Daemon:
                 self._guide_outcome(item.outcome)
             elif isinstance(item, _Woke):
                 log.info("the machine woke up")
-                self._check_drift()
                 if self.timer is not None:
                     self.timer.wakeup()
             elif isinstance(item, _DndChanged):
                 self._dnd_changed(item.reason)
+            elif isinstance(item, c.AwayStarted) and self._following_guide(item):
+                log.info("no input while the guided window is followed: not away")
             else:
                 if isinstance(item, c.Tick):
-                    self._check_drift()
                     self._check_dnd()
+                    if not self._tick_wanted():
+                        # Only a look at the clocks (done above): nothing for the core or
+                        # the tray yet, so wake nothing else.
+                        self._arm(self.core.status(self.clock.wall()))
+                        return
                 self.dispatch(item)
         except Exception:
             log.exception("could not handle %r", item)
@@ -546,14 +589,21 @@ class Daemon:
             self._persist(action)
 
     def _arm(self, status: c.Status) -> None:
-        candidates = [t for t in (self._core_deadline, next_refresh(status)) if t is not None]
+        # While the user is away nobody reads the tray: its words wait for their return.
+        self._refresh_at = None if status.away else next_refresh(status)
+        candidates = [t for t in (self._core_deadline, self._refresh_at) if t is not None]
         if not self._hears_sleep():
             # Without logind's word on suspend, look at the clocks at least once a minute:
-            # the scheduler's wait does not advance while the machine sleeps.
+            # the timer waits on the monotonic clock, which stands still while asleep.
             candidates.append(status.now + DRIFT_CHECK)
         if self.dnd is not None and status.held:
             candidates.append(status.now + DND_RECHECK)
         self.timer.arm(min(candidates) if candidates else None)
+
+    def _tick_wanted(self) -> bool:
+        """Whether a timer tick is due for the core or the tray (not just a look)."""
+        now = self.clock.wall()
+        return any(t is not None and now >= t for t in (self._core_deadline, self._refresh_at))
 
     def _hears_sleep(self) -> bool:
         watching = getattr(self.session, "watching", None) or []
@@ -651,13 +701,18 @@ class Daemon:
         return True
 
     def _check_drift(self) -> None:
-        """Notice a suspend (or a clock step) by comparing wall and monotonic time."""
+        """Notice a suspend (or a clock step) by comparing wall and monotonic time.
+
+        Forward, the wall clock moved while the monotonic one did not: the machine slept (a
+        clock set forward looks the same, and is taken as time away too). Back: the clock
+        was set back; the interval keeps its real length (ClockChanged)."""
         gap = self._drift.check(self.clock.wall(), self.clock.monotonic())
         if gap > DRIFT_TOLERANCE:
             log.info("the wall clock moved %.0f s more than the monotonic clock", gap)
             self.dispatch(c.Away(gap, "suspend"))
         elif gap < -DRIFT_TOLERANCE:
             log.info("the wall clock went back %.0f s", -gap)
+            self.dispatch(c.ClockChanged(gap))
 
     # ------------------------------------------------------------ commands from the tray
 
@@ -679,7 +734,9 @@ class Daemon:
             if cmd.name == "now":
                 self._open_guide()
         elif cmd.name in ("start", "default"):
-            self._open_guide()
+            if not self._open_guide() and self.core.phase is c.Phase.DUE:
+                # The server took the notification away with the click: show it again.
+                self.dispatch(c.StretchNow())
         elif cmd.name == "open-settings":
             self._open_settings()
         elif cmd.name == "quit":
@@ -713,7 +770,26 @@ class Daemon:
     # ------------------------------------------------------------ the guided window
 
     def _guide_ready(self) -> bool:
-        return self.guide is not None and bool(self.guide.available())
+        """Whether reminders offer the window: it is wanted (the setting) and can open."""
+        return (
+            self.guide is not None
+            and self.core.settings.reminders.guide == "window"
+            and bool(self.guide.available())
+        )
+
+    def _following_guide(self, item: c.AwayStarted) -> bool:
+        """Whether "no input for a while" only means the user is doing the stretch on screen.
+
+        Nobody types while following the window, and a routine can last longer than the
+        natural break: that absence must not end the reminder (and close the window) as a
+        natural break when they reach for the mouse to click Done. A lock still counts.
+        """
+        return (
+            item.kind == "idle"
+            and self.guide is not None
+            and bool(self.guide.is_open())
+            and self.core.phase is c.Phase.DUE
+        )
 
     def _open_guide(self) -> bool:
         """Open the guided window for the reminder that is due; False if it cannot be."""
@@ -975,6 +1051,7 @@ class Daemon:
         log.info("settings reloaded (%s)%s", reason, ": the error is fixed" if fixed else "")
         old = self.core.settings
         self.dispatch(c.SettingsChanged(settings))
+        self._safely("apply the history setting", lambda: self._apply_history(old, settings))
         if not self.terminal:
             self._safely("apply the new settings", lambda: self._apply_desktop(old, settings))
         self._publish({"event": "settings", "reason": reason, "error": None})
@@ -993,12 +1070,10 @@ class Daemon:
             if self.dnd is not None:
                 self.dnd.close()
             self._start_dnd()
-        if new.reminders.guide != old.reminders.guide:
-            if new.reminders.guide == "window" and self.guide is None:
-                self._start_guide()
-            elif new.reminders.guide != "window" and self.guide is not None:
-                self.guide.close()
-                self.guide = None
+        if new.reminders.guide == "window" and self.guide is None:
+            self._start_guide()
+        # Turned off: reminders stop offering the window (see _guide_ready), but one the user
+        # is following stays until they answer it.
 
     def _tell_settings_error(self, error: SettingsError) -> None:
         """Tell the user by a notification; not over a reminder on screen (its buttons would

@@ -52,12 +52,15 @@ def status_summary(status: c.Status) -> str:
     return headline(status)[0]
 
 
-def progress_line(status: c.Status) -> str:
+def progress_words(done: int, goal: int) -> str:
     """ "Today: 5 of 8 stretches" """
-    if status.daily_goal <= 0:
-        return f"Today: {status.done_today} done"
-    noun = "stretch" if status.daily_goal == 1 else "stretches"
-    return f"Today: {status.done_today} of {status.daily_goal} {noun}"
+    if goal <= 0:
+        return f"Today: {done} done"
+    return f"Today: {done} of {goal} {'stretch' if goal == 1 else 'stretches'}"
+
+
+def progress_line(status: c.Status) -> str:
+    return progress_words(status.done_today, status.daily_goal)
 
 
 def tray_model(status: c.Status, settings: Settings, tray_module: Any) -> Any:

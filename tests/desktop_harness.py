@@ -252,6 +252,7 @@ class NotificationLog:
         self._cond = threading.Condition()
         self.notifies: list[NotifyRecord] = []
         self.close_calls: list[int] = []
+        self.close_call_times: list[tuple[int, float]] = []  # (id, when seen)
         self.signals: list[SignalRecord] = []
         self._pending: dict[tuple[str, int], NotifyRecord] = {}
         self._barriers: set[str] = set()
@@ -315,6 +316,7 @@ class NotificationLog:
                     self._pending[(record.sender, msg.header.serial)] = record
                 elif member == "CloseNotification":
                     self.close_calls.append(int(msg.body[0]))
+                    self.close_call_times.append((int(msg.body[0]), now))
                 elif member == "GetServerInformation":
                     self._barriers.add(f"{fields.get(HeaderFields.sender)}/{msg.header.serial}")
             elif mtype is MessageType.signal:
@@ -416,6 +418,7 @@ class NotificationLog:
         with self._cond:
             self.notifies.clear()
             self.close_calls.clear()
+            self.close_call_times.clear()
             self.signals.clear()
             self._pending.clear()
 
@@ -813,6 +816,12 @@ class Desktop:
             what=f"{NOTIFICATIONS_NAME} to lose its owner",
         )
 
+    def start_sni_host(self) -> None:
+        """Start the StatusNotifierItem watcher and host (for a desktop made with sni=False)."""
+        if "status-notifier-watcher" in self.components:
+            raise DesktopError("the StatusNotifierItem host already runs")
+        self._start_sni_host()
+
     def _start_sni_host(self) -> None:
         watcher = self.spawn("status-notifier-watcher", ["status-notifier-watcher"])
         self.components["status-notifier-watcher"] = watcher
@@ -1009,6 +1018,33 @@ class Desktop:
             name, menu_path, MENU_INTERFACE, "GetLayout", "iias", (0, -1, [])
         )
         return _parse_layout(layout)
+
+    def wait_for_menu(
+        self,
+        item: str,
+        predicate: Callable[[MenuItem], bool],
+        timeout: float = DEFAULT_TIMEOUT,
+        what: str = "the tray menu to change",
+    ) -> MenuItem:
+        """The item's menu once ``predicate(menu)`` holds.
+
+        A program rebuilds its menu some time after its state changed (pystray does it on
+        its GLib loop); a test that clicks must first wait until the menu it means is there.
+        """
+        found: list[MenuItem] = []
+
+        def check() -> bool:
+            layout = self.menu_layout(item)
+            if predicate(layout):
+                found.append(layout)
+                return True
+            return False
+
+        try:
+            self.wait_for(check, timeout, what)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; the menu is:\n{self.menu_layout(item).dump()}") from None
+        return found[0]
 
     def menu_click(self, item: str, labels: Sequence[str]) -> None:
         """Click the menu entry at ``labels`` (e.g. ("Snooze", "10 min")) via dbusmenu."""

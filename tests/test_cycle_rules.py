@@ -232,6 +232,34 @@ def test_a_stretch_being_followed_is_never_missed() -> None:
     assert r.records("done")
 
 
+def test_shown_again_after_a_window_failed_the_missed_rule_applies_again() -> None:
+    r = Rig()
+    r.run_for(45 * MIN)
+    r.send(Begin())
+    r.send(StretchNow())  # the window broke: the daemon shows the notification again
+    assert not r.cycle.status(r.now).in_progress
+    r.run_for(5 * MIN)
+    assert r.records("missed")
+
+
+def test_stretch_now_gives_the_routine_when_one_is_due() -> None:
+    r = Rig(routine_settings(every=2))
+    r.run_for(45 * MIN)
+    r.send(Accept())
+    assert r.cycle.status(r.now).routine == "loosen"
+    [n] = r.notifies(r.send(StretchNow()))
+    assert n.routine is not None and n.routine.id == "loosen"
+    r.send(Accept())
+    [nxt] = r.notifies(r.run_for(45 * MIN))
+    assert nxt.routine is None  # the cadence counted it
+
+
+def test_rotation_carries_on_after_the_last_stretch_shown() -> None:
+    s = settings()
+    cycle = BreakCycle(s, local("2026-06-01T10:00"), tz=BERLIN, last_exercise="neck-flexion")
+    assert cycle.status(local("2026-06-01T10:00")).exercise == "shoulder-roll"
+
+
 def test_begin_with_nothing_due_is_illegal() -> None:
     r = Rig()
     with pytest.raises(IllegalEvent):

@@ -47,10 +47,11 @@ class Rig:
         history: FakeHistory | None = None,
         guide_available: bool = True,
         dnd_reason: str | None = None,
+        clock: FakeClock | None = None,
     ) -> None:
         self.path = tmp_path / "config.toml"
         self.path.write_text(text)
-        self.clock = FakeClock()
+        self.clock = clock or FakeClock()
         self.notifier: FakeNotifier | None = None
         self.history = history if history is not None else FakeHistory()
         self.guide: FakeGuideWindow | None = None
@@ -525,3 +526,13 @@ def test_without_logind_the_clocks_are_compared_every_minute(tmp_path: Path) -> 
     rig.d.run_pending()
     timer: FakeTimer = rig.d.timer
     assert timer.armed is not None and timer.armed - rig.clock.wall() <= 60
+
+
+def test_the_rotation_carries_on_after_a_restart(tmp_path: Path) -> None:
+    history = FakeHistory()
+    first = Rig(tmp_path, history=history)
+    first.wait(45 * MIN)
+    first.click("Done")  # wall-stretch done; neck-flexion would be next
+    second = Rig(tmp_path, history=history, clock=first.clock)  # restarted a moment later
+    second.wait(45 * MIN)
+    assert second.shown == ["Neck flexion"]

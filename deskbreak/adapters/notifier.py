@@ -63,7 +63,8 @@ class Notice:
 class Notifier(Protocol):
     @property
     def supports_actions(self) -> bool:
-        """Whether shown notices get their action buttons (as far as known now)."""
+        """Whether to give notices action buttons: False once they are known not to show
+        (a server without the "actions" capability, or no buttons at all)."""
         ...
 
     def show(self, notice: Notice) -> None:
@@ -289,7 +290,15 @@ class FreedesktopNotifier:
 
     @property
     def supports_actions(self) -> bool:
-        return "actions" in self._caps
+        """What the current server said; True while no server is known yet.
+
+        Callers build a notice with buttons only when this is True, and ``show()`` finds
+        the server first and leaves the buttons out if it has no "actions" capability.
+        So while no server answers, offer them: a server that starts later and has the
+        capability then shows the buttons of the very next reminder.
+        """
+        with self._state:
+            return self._server is None or "actions" in self._caps
 
     @property
     def receiver_thread(self) -> threading.Thread | None:

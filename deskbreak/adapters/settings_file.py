@@ -11,18 +11,13 @@ raises SettingsError and leaves the file exactly as it was.
 from __future__ import annotations
 
 import os
-import secrets
 import stat
 from contextlib import suppress
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import tomlkit
-import tomlkit.exceptions
 from platformdirs import user_config_path
-from tomlkit.container import Container
-from tomlkit.items import InlineTable, Table
 
 from deskbreak.durations import format_duration
 from deskbreak.errors import SettingsError
@@ -30,6 +25,9 @@ from deskbreak.settings import DEFAULTS, Settings, check_syntax, parse_settings
 
 ENV_VAR = "DESKBREAK_CONFIG"
 _BOM = "\ufeff"
+
+if TYPE_CHECKING:
+    from tomlkit.container import Container
 
 Value = str | int | bool | list[str]
 
@@ -76,6 +74,10 @@ def set_value(path: Path, dotted_key: str, value: Value) -> None:
     original = original.removeprefix(_BOM)
 
     check_syntax(original, where)
+    # tomlkit only when writing: reading (the daemon's start, every command) goes without it.
+    import tomlkit
+    import tomlkit.exceptions
+
     try:
         doc = tomlkit.parse(original)
     except tomlkit.exceptions.TOMLKitError as err:
@@ -139,6 +141,10 @@ def _read(path: Path, shown_as: str | None = None) -> str | None:
 
 def _assign(doc: Container, parts: list[str], value: Value, newline: str, where: str) -> None:
     """Set ``parts`` (a dotted key, split) to ``value`` in ``doc``, adding tables as needed."""
+    import tomlkit
+    from tomlkit.container import Container
+    from tomlkit.items import InlineTable, Table
+
     holder: Any = doc
     for depth, part in enumerate(parts[:-1]):
         if part not in holder:
@@ -170,6 +176,8 @@ def _assign(doc: Container, parts: list[str], value: Value, newline: str, where:
 
 def _last_plain_key(holder: object) -> str | None:
     """The last key holding a plain value in a [table] section, if tomlkit allows inserting."""
+    from tomlkit.items import Table
+
     if not isinstance(holder, Table) or holder.is_super_table():
         return None
     container = holder.value
@@ -190,7 +198,7 @@ def _write_atomic(target: Path, data: bytes, mode: int | None) -> None:
     """
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     while True:
-        temp = target.with_name(f".{target.name[:100]}.{secrets.token_hex(6)}.tmp")
+        temp = target.with_name(f".{target.name[:100]}.{os.urandom(6).hex()}.tmp")
         try:
             fd = os.open(temp, flags, 0o666)
             break

@@ -1,21 +1,29 @@
-"""One wall-clock timer, backed by APScheduler 3's BackgroundScheduler.
+"""One timer: a tick at a wall-clock moment, waited for on the monotonic clock.
 
-The daemon arms it with the next moment the break cycle needs a tick. APScheduler's default
-``misfire_grace_time=1`` silently drops a job that came due while the machine slept, so the
-job is added with ``misfire_grace_time=None`` and ``coalesce=True``: a late job still runs,
-exactly once. APScheduler sleeps on a clock that stops during suspend, so after a resume the
-daemon calls ``wakeup()`` to make it look at the wall clock again.
+The daemon arms it with the next moment the break cycle needs a tick (a wall time). Arming
+measures how far away that is on the wall clock *now*, and one thread waits that long on
+the monotonic clock, which never jumps. So:
+
+- A clock set back (by hand, or an NTP step) does not delay the tick: it comes after the
+  time that was left, and the daemon, comparing the two clocks then, sees the change.
+  (A scheduler that waits for a wall time would wait out the whole step first: an hour set
+  back would be an hour without a reminder, and without a look at the clocks.)
+- A clock set forward, or a suspend, does not bring the tick early: the monotonic clock does
+  not advance while the machine sleeps. After a resume the daemon calls ``wakeup()``: the
+  wait is measured again on the wall clock, and a tick whose moment has passed comes at once,
+  exactly once. Without word of the resume, the daemon arms the timer at most a minute ahead,
+  so the tick that looks at the clocks is at most a minute of waking time late.
+
+While nothing is armed, or until the armed moment, the thread sleeps: no periodic wake-ups.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any, Protocol
-
-_JOB_ID = "deskbreak-tick"
+from typing import Protocol
 
 
 class Timer(Protocol):
@@ -28,54 +36,81 @@ class Timer(Protocol):
     def stop(self) -> None: ...
 
 
-class SchedulerTimer:
-    def __init__(self, on_fire: Callable[[], None], log: logging.Logger) -> None:
+class MonotonicTimer:
+    """See the module's docstring. ``on_fire`` runs on the timer's thread: it should only
+    hand a tick to the daemon."""
+
+    def __init__(
+        self,
+        on_fire: Callable[[], None],
+        log: logging.Logger,
+        *,
+        wall: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._on_fire = on_fire
         self._log = log
-        self._scheduler: Any = None
-        self._armed: float | None = None
+        self._wall = wall
+        self._monotonic = monotonic
+        self._cond = threading.Condition()
+        self._armed: float | None = None  # the wall time asked for
+        self._deadline: float | None = None  # when to fire, on the monotonic clock
+        self._stopping = False
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        from apscheduler.schedulers.background import BackgroundScheduler
-
-        self._scheduler = BackgroundScheduler(
-            timezone=UTC,
-            job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
-        )
-        # APScheduler logs every job run at INFO; keep our log about deskbreak.
-        logging.getLogger("apscheduler").setLevel(logging.WARNING)
-        self._scheduler.start()
+        self._thread = threading.Thread(target=self._run, name="deskbreak-timer", daemon=True)
+        self._thread.start()
 
     def arm(self, at: float | None) -> None:
-        if at == self._armed:
-            return
-        self._armed = at
-        sched = self._scheduler
-        if sched is None:
-            return
-        if at is None:
-            if sched.get_job(_JOB_ID) is not None:
-                sched.remove_job(_JOB_ID)
-            return
-        from apscheduler.triggers.date import DateTrigger
-
-        when = datetime.fromtimestamp(at, tz=UTC)
-        sched.add_job(
-            self._fire, DateTrigger(run_date=when, timezone=UTC), id=_JOB_ID, replace_existing=True
-        )
-
-    def _fire(self) -> None:
-        self._armed = None
-        self._on_fire()
+        with self._cond:
+            if at == self._armed:
+                return
+            self._armed = at
+            self._measure()
+            self._cond.notify()
 
     def wakeup(self) -> None:
-        if self._scheduler is not None:
-            self._scheduler.wakeup()
+        """The wall clock may have moved on (a resume): measure the wait again."""
+        with self._cond:
+            self._measure()
+            self._cond.notify()
+
+    def _measure(self) -> None:
+        at = self._armed
+        self._deadline = None if at is None else self._monotonic() + max(0.0, at - self._wall())
 
     def stop(self) -> None:
-        if self._scheduler is not None and self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
-        self._scheduler = None
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(5)
+        self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        with self._cond:
+            while not self._stopping:
+                if self._deadline is None:
+                    self._cond.wait()
+                    continue
+                remaining = self._deadline - self._monotonic()
+                if remaining > 0:
+                    self._cond.wait(remaining)
+                    continue
+                self._armed = self._deadline = None
+                self._cond.release()
+                try:
+                    self._on_fire()
+                except Exception:
+                    self._log.exception("the timer's tick failed")
+                finally:
+                    self._cond.acquire()
 
 
 class FakeTimer:

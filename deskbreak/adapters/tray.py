@@ -397,6 +397,7 @@ class PystrayTray:
             menu=self._build_menu(self._spec),
         )
         self._xorg = _XorgBridge(self._icon, log) if backend == "xorg" else None
+        self._sni = _SniRegistration(self._icon, log) if backend == "appindicator" else None
 
     # -- Tray -------------------------------------------------------------------------------
 
@@ -502,6 +503,8 @@ class PystrayTray:
             return
         try:
             icon.visible = True
+            if self._sni is not None:
+                self._sni.start()
         except Exception:
             self._log.error("tray: could not show the icon", exc_info=True)
         finally:
@@ -567,6 +570,105 @@ def _constant(value: bool) -> Callable[[Any], bool]:
     return lambda _item: value
 
 
+class _SniRegistration:
+    """Makes sure the appindicator item registers with a StatusNotifierWatcher that appears.
+
+    libayatana-appindicator registers its item the moment the watcher's bus name appears,
+    and does not retry when that call fails. A watcher may own its name a moment before it
+    serves its object (status-notifier-watcher does); the call then fails with
+    UnknownObject and the icon stays missing until the menu next changes, which can be a
+    whole interval later. So, each time a watcher appears, check (a few times, waiting
+    longer each time) that the watcher lists the item, and if not, register it again by
+    handing the indicator its menu (``app_indicator_set_menu`` registers the item).
+
+    Runs on pystray's GLib loop; ``start`` may be called from any thread.
+    """
+
+    WATCHER = "org.kde.StatusNotifierWatcher"
+    WATCHER_PATH = "/StatusNotifierWatcher"
+    CHECKS_MS = (250, 500, 1000, 2000, 4000)
+
+    def __init__(self, icon: Any, log: logging.Logger) -> None:
+        self._icon = icon
+        self._log = log
+        self._watch = 0
+        self._generation = 0  # bumped when a watcher appears; stale checks stop
+
+    def start(self) -> None:
+        from gi.repository import GLib
+
+        GLib.idle_add(self._watch_watcher)
+
+    def _watch_watcher(self) -> bool:
+        from gi.repository import Gio
+
+        self._watch = Gio.bus_watch_name(
+            Gio.BusType.SESSION,
+            self.WATCHER,
+            Gio.BusNameWatcherFlags.NONE,
+            self._appeared,
+            None,
+        )
+        return False  # run once
+
+    def _appeared(self, conn: Any, name: str, owner: str) -> None:
+        self._generation += 1
+        self._schedule(conn, self._generation, 0)
+
+    def _schedule(self, conn: Any, generation: int, attempt: int) -> None:
+        from gi.repository import GLib
+
+        def check() -> bool:
+            if generation == self._generation:
+                self._check(conn, generation, attempt)
+            return False
+
+        GLib.timeout_add(self.CHECKS_MS[attempt], check)
+
+    def _check(self, conn: Any, generation: int, attempt: int) -> None:
+        from gi.repository import Gio, GLib
+
+        def answered(source: Any, result: Any) -> None:
+            try:
+                items = source.call_finish(result).unpack()[0]
+            except Exception as exc:  # the watcher is not serving (yet)
+                self._log.debug("tray: the StatusNotifierWatcher did not answer: %s", exc)
+                items = []
+            if generation != self._generation:
+                return
+            me = conn.get_unique_name() or ""
+            if any(item == me or item.startswith(me + "/") for item in items):
+                return
+            if attempt + 1 >= len(self.CHECKS_MS):
+                self._log.warning(
+                    "tray: the tray host does not list the icon; it may not be shown until "
+                    "the tray host restarts"
+                )
+                return
+            self._log.debug("tray: the icon is not registered with the tray host; registering")
+            try:
+                # The same menu: nothing changes for the user (same dbusmenu item ids).
+                indicator = self._icon._appindicator
+                indicator.set_menu(self._icon._menu_handle or indicator.get_menu())
+            except Exception:
+                self._log.warning("tray: could not register the icon again", exc_info=True)
+                return
+            self._schedule(conn, generation, attempt + 1)
+
+        conn.call(
+            self.WATCHER,
+            self.WATCHER_PATH,
+            "org.freedesktop.DBus.Properties",
+            "Get",
+            GLib.Variant("(ss)", (self.WATCHER, "RegisteredStatusNotifierItems")),
+            GLib.VariantType("(v)"),
+            Gio.DBusCallFlags.NONE,
+            2000,
+            None,
+            answered,
+        )
+
+
 class _XorgBridge:
     """Work-arounds for pystray's xorg backend (0.19.5), which uses its X connection from
     several threads.
@@ -578,10 +680,13 @@ class _XorgBridge:
       loop waits forever for a reply (seen within the first few hundred updates). Here those
       messages go over a second, private connection instead, so only the loop's thread ever
       uses pystray's connection, and a caller waits at most ``CALL_TIMEOUT`` seconds.
+    - It sends the tray a new dock request at every show and icon change, and a tray can
+      lose an icon it is asked to dock twice: ask each tray once (``_dock_once``).
 
-    It relies on pystray's private names (``_window``, ``_display``, ``_queue``, the
-    ``_PYSTRAY_<METHOD>`` atoms); if those are missing, construction fails and
-    ``create_tray`` falls back to the next backend or to no icon.
+    It relies on pystray's private names (``_window``, ``_display``, ``_queue``,
+    ``_dock_window``, ``_systray_manager``, the ``_PYSTRAY_<METHOD>`` atoms); if those are
+    missing, construction fails and ``create_tray`` falls back to the next backend or to
+    no icon.
     """
 
     CALLS = ("_show", "_hide", "_update_icon", "_update_title", "_stop")
@@ -606,6 +711,27 @@ class _XorgBridge:
             original = getattr(type(icon), name).__get__(icon)
             atom = self._conn.intern_atom(f"_PYSTRAY_{name.upper()}")
             setattr(icon, name, self._dispatcher(name, original, atom))
+        icon._dock_window = self._dock_once(type(icon)._dock_window.__get__(icon))
+
+    def _dock_once(self, original: Callable[[], None]) -> Callable[[], None]:
+        """pystray asks the tray to dock the icon again on every show and every icon change.
+
+        A tray that gets a second request for an icon it is still embedding can lose it:
+        trayer then left the icon as a 1x1 window on the root, in about one start in six
+        (showing sends two requests at once). Ask once per tray; pystray forgets the tray
+        when it goes away (and when the icon is hidden), and then asks the new one.
+        """
+        icon = self._icon
+
+        def dock() -> None:
+            manager = icon._systray_manager
+            if manager is not None:
+                owner = icon._display.get_selection_owner(icon._net_system_tray_sx)
+                if getattr(owner, "id", owner) == manager.id:
+                    return  # already asked this tray
+            original()
+
+        return dock
 
     def loop_runs_here(self) -> None:
         """Called on the thread that is about to run pystray's loop."""

@@ -57,6 +57,16 @@ def _next_line(status: dict[str, Any]) -> str:
     return str(status.get("summary") or state)
 
 
+def progress_text(status: dict[str, Any]) -> str | None:
+    """Today's progress in the tray's words: "Today: 5 of 8 stretches" (None: not known)."""
+    done = status.get("done_today")
+    if done is None:
+        return None
+    from deskbreak.views import progress_words
+
+    return progress_words(int(done), int(status.get("daily_goal") or 0))
+
+
 def _print_result(result: dict[str, Any], first: str) -> None:
     status = result["status"]
     print(f"{first} {_next_line(status)}" if first else _next_line(status))
@@ -76,6 +86,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     rows = [
         ("State", snap["state"]),
         ("", _next_line(snap)),
+    ]
+    progress = progress_text(snap)
+    if progress:
+        rows.append(("", progress))
+    rows += [
         ("Interval", f"every {format_duration(snap['interval'])}"),
         ("Snooze", format_duration(snap["snooze"])),
     ]
