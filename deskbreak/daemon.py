@@ -267,7 +267,7 @@ class Daemon:
         else:
             from deskbreak.adapters.timer import MonotonicTimer
 
-            self.timer = MonotonicTimer(lambda: self.post(c.Tick()), log)
+            self.timer = MonotonicTimer(lambda: self.post(c.Tick()), log, tolerance=DRIFT_TOLERANCE)
         self.timer.start()
 
     def stop_adapters(self) -> None:
@@ -592,13 +592,12 @@ class Daemon:
         # While the user is away nobody reads the tray: its words wait for their return.
         self._refresh_at = None if status.away else next_refresh(status)
         candidates = [t for t in (self._core_deadline, self._refresh_at) if t is not None]
-        if not self._hears_sleep():
-            # Without logind's word on suspend, look at the clocks at least once a minute:
-            # the timer waits on the monotonic clock, which stands still while asleep.
-            candidates.append(status.now + DRIFT_CHECK)
         if self.dnd is not None and status.held:
             candidates.append(status.now + DND_RECHECK)
-        self.timer.arm(min(candidates) if candidates else None)
+        # Without logind's word on suspend, look at the clocks at least once a minute: the
+        # timer waits on the monotonic clock, which stands still while the machine sleeps.
+        look = None if self._hears_sleep() else status.now + DRIFT_CHECK
+        self.timer.arm(min(candidates) if candidates else None, look)
 
     def _tick_wanted(self) -> bool:
         """Whether a timer tick is due for the core or the tray (not just a look)."""

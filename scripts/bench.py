@@ -9,7 +9,9 @@ and measures, in this order:
    until it is ready (its tray item registered, or its bus name taken), then ``--settle``
    seconds, then ``--idle-seconds`` of measurement while nobody touches anything:
 
-   - PSS and RSS (``/proc/PID/smaps_rollup``, the process and its children);
+   - PSS and RSS (``/proc/PID/smaps_rollup``, the process and its children), the median
+     of samples every 5 s: PSS splits shared pages among all the processes that map them,
+     so it moves a little with whatever else runs;
    - context switches, voluntary and involuntary, summed over all threads
      (``/proc/PID/task/*/status``);
    - wake-ups: how often the process, all of its threads asleep, started to run again. The
@@ -33,6 +35,10 @@ and measures, in this order:
    tray item: "Stretch now" to its Notify, "Done" to the notification's closing.
 4. Staying flat: ``--flat`` reminders at a 1 s interval, each accepted in turn; RSS, PSS
    and open file descriptors after the first and after the last.
+
+Parts 3 and 4 use plain reminders (the notification; no guided window, no routines) and
+idle detection off: nobody touches the throwaway X server, so after the natural break's
+length the user would count as away, and away users get no reminders.
 
 Output: Markdown tables and the targets (each with whether it was met) on stdout, and all
 figures as JSON in ``--json`` (bench.json by default). The machine is noted in both.
@@ -74,7 +80,9 @@ from tests.fake_bus import FakeLogind, PrivateBus  # noqa: E402
 
 MIB = 1024 * 1024
 SAMPLE = 0.05  # seconds between samples of the switch counters while idle
+MEMORY_SAMPLE = 5.0  # seconds between samples of PSS and RSS while idle
 PROTOTYPE = ROOT / "scripts" / "sni_prototype.py"
+PROTOTYPE_LABEL = "deskbreak, GTK-free tray prototype"
 
 REAL_USE = """\
 # deskbreak as configured for real use
@@ -88,6 +96,8 @@ idle = {idle}
 enabled = true
 """
 
+# Nobody touches the throwaway X server: with idle detection on, the user would count as
+# away (and get no reminders) once the desktop has been up for the natural break's length.
 FAST = """\
 # deskbreak for the timing runs: plain reminders, one every {interval}
 [reminders]
@@ -97,6 +107,9 @@ guide = "notification"
 
 [routines]
 every = "off"
+
+[away]
+idle = false
 
 [history]
 enabled = true
@@ -211,6 +224,7 @@ class IdleRow:
     seconds: float = 0.0
     pss_mib: float | None = None
     rss_mib: float | None = None
+    pss_range_mib: tuple[float, float] | None = None  # lowest and highest sample
     wakeups_per_min: float | None = None
     switches_per_min: float | None = None
     voluntary_per_min: float | None = None
@@ -354,9 +368,7 @@ class Bench:
         except Exception:
             return None
 
-    def wait_ready(
-        self, proc: Proc, bus_names: Sequence[str] = (), timeout: float = 30.0
-    ) -> float:
+    def wait_ready(self, proc: Proc, bus_names: Sequence[str] = (), timeout: float = 30.0) -> float:
         """Seconds from now until ``proc`` has a tray item or owns one of ``bus_names``."""
         start = time.monotonic()
 
@@ -431,6 +443,10 @@ class Bench:
         t0 = time.monotonic()
         end = t0 + self.args.idle_seconds
         next_tree = t0 + 1.0
+        # PSS moves with whatever else maps the same files (other Python processes share
+        # libpython, say): sample it every few seconds and keep the median.
+        memory_samples = [memory(pids)]
+        next_memory = t0 + MEMORY_SAMPLE
         while True:
             now = time.monotonic()
             if now >= end:
@@ -441,6 +457,9 @@ class Bench:
             if time.monotonic() >= next_tree:
                 pids = process_tree(pid)
                 next_tree += 1.0
+            if time.monotonic() >= next_memory:
+                memory_samples.append(memory(pids))
+                next_memory += MEMORY_SAMPLE
             current = task_counters(pids)
             active = any(
                 key not in previous
@@ -460,11 +479,15 @@ class Bench:
         invol = sum(c.involuntary - first.get(k, zero).involuntary for k, c in last.items())
         cpu_ns = sum(c.cpu_ns - first.get(k, zero).cpu_ns for k, c in last.items())
         cpu = cpu_ns / 1e9 + reaped_children_cpu(pid) - reaped0
-        pss, rss = memory(pids)
+        memory_samples.append(memory(pids))
         minutes = seconds / 60
         row.seconds = round(seconds, 1)
-        row.pss_mib = round(pss / MIB, 1)
-        row.rss_mib = round(rss / MIB, 1)
+        row.pss_mib = round(statistics.median(m[0] for m in memory_samples) / MIB, 1)
+        row.rss_mib = round(statistics.median(m[1] for m in memory_samples) / MIB, 1)
+        row.pss_range_mib = (
+            round(min(m[0] for m in memory_samples) / MIB, 1),
+            round(max(m[0] for m in memory_samples) / MIB, 1),
+        )
         row.wakeups_per_min = round(wakeups / minutes, 1)
         row.switches_per_min = round((vol + invol) / minutes, 1)
         row.voluntary_per_min = round(vol / minutes, 1)
@@ -478,13 +501,11 @@ class Bench:
         env, _cfg = self.deskbreak_home("deskbreak", REAL_USE.format(idle="true"))
         self.idle_row("deskbreak", version, [*deskbreak_argv(), "run"], env)
         env, _cfg = self.deskbreak_home("deskbreak-noidle", REAL_USE.format(idle="false"))
-        self.idle_row(
-            "deskbreak, idle detection off", version, [*deskbreak_argv(), "run"], env
-        )
+        self.idle_row("deskbreak, idle detection off", version, [*deskbreak_argv(), "run"], env)
         if PROTOTYPE.exists() and not self.args.no_prototype:
             env, cfg = self.deskbreak_home("prototype", REAL_USE.format(idle="true"))
             self.idle_row(
-                "deskbreak, GTK-free tray prototype",
+                PROTOTYPE_LABEL,
                 version,
                 [sys.executable, str(PROTOTYPE), "--config", str(cfg)],
                 env,
@@ -618,7 +639,9 @@ class Bench:
             ours = self.ours()
             return ours[count - 1] if len(ours) >= count else None
 
-        return log.wait(found, timeout, f"deskbreak's Notify number {count}")
+        record = log.wait(found, timeout, f"deskbreak's Notify number {count}")
+        assert record is not None
+        return record
 
     def answer_in_turn(
         self, env: dict[str, str], proc: Proc, count: int, on_answer: Callable[[int], None]
@@ -664,9 +687,7 @@ class Bench:
             self.wait_ready(proc)
             item = desktop.wait_for_sni_item(proc.pid)
             name, _path = desktop.item_address(item)
-            menu_path = str(
-                desktop.get_property(name, _path, "org.kde.StatusNotifierItem", "Menu")
-            )
+            menu_path = str(desktop.get_property(name, _path, "org.kde.StatusNotifierItem", "Menu"))
             for k in range(1, self.args.clicks + 1):
                 menu = desktop.wait_for_menu(item, lambda m: m.find("Stretch now") is not None)
                 entry = menu.find("Stretch now")
@@ -679,23 +700,22 @@ class Bench:
                 done = menu.find("Done")
                 assert done is not None
                 closes = len(log.close_call_times)
+
+                def closed_at(n: int = closes) -> float | None:
+                    calls = log.close_call_times
+                    return calls[n][1] if len(calls) > n else None
+
                 t0 = time.time()
                 self.menu_event(name, menu_path, done.id)
-                closed = log.wait(
-                    lambda n=closes: log.close_call_times[n] if len(log.close_call_times) > n
-                    else None,
-                    10,
-                    "deskbreak to close the notification",
-                )
-                to_close.append((closed[1] - t0) * 1000)
+                closed = log.wait(closed_at, 10, "deskbreak to close the notification")
+                assert closed is not None
+                to_close.append((closed - t0) * 1000)
                 # The next "Stretch now" is clicked once the menu shows the waiting state.
                 desktop.wait_for_menu(item, lambda m: m.find("Done") is None)
         finally:
             self.stop_proc(proc)
         self.timings["click_notify"] = Timing('dbusmenu "Stretch now" click to Notify', to_notify)
-        self.timings["click_close"] = Timing(
-            'dbusmenu "Done" click to CloseNotification', to_close
-        )
+        self.timings["click_close"] = Timing('dbusmenu "Done" click to CloseNotification', to_close)
         self.report_timing("click_notify")
         self.report_timing("click_close")
 
@@ -834,8 +854,7 @@ def targets(bench: Bench) -> list[Target]:
         out.append(
             Target(
                 f"at most {budget:g} wake-ups a minute idle, idle detection {what}",
-                f"{row.wakeups_per_min:.1f}/min ({row.switches_per_min:.0f} context "
-                "switches/min)",
+                f"{row.wakeups_per_min:.1f}/min ({row.switches_per_min:.0f} context switches/min)",
                 row.wakeups_per_min <= budget,
             )
         )
@@ -878,15 +897,19 @@ def markdown(bench: Bench, mach: dict[str, Any], goals: Sequence[Target]) -> str
     lines = [
         f"Machine: {mach['cpu']}, {mach['cores']} cores, {mach['memory_gib']} GiB; "
         f"{mach['os']}, Linux {mach['kernel']}; Python {mach['python']}; "
-        f"load average {' '.join(str(x) for x in mach['load_average'])} at the start.",
-        "",
-        f"**Idle**, each program alone on the desktop, {a.idle_seconds:g} s after "
-        f"{a.settle:g} s of settling:",
-        "",
-        "| Program | Version | PSS MiB | RSS MiB | Wake-ups/min | Context switches/min "
-        "| CPU s/min | Threads |",
-        "|---|---|--:|--:|--:|--:|--:|--:|",
+        f"load average {' '.join(str(x) for x in mach['load_average'])} at the start, "
+        f"{' '.join(str(x) for x in mach['load_average_end'])} at the end.",
     ]
+    if bench.idle_rows:
+        lines += [
+            "",
+            f"**Idle**, each program alone on the desktop, {a.idle_seconds:g} s after "
+            f"{a.settle:g} s of settling:",
+            "",
+            "| Program | Version | PSS MiB | RSS MiB | Wake-ups/min | Context switches/min "
+            "| CPU s/min | Threads |",
+            "|---|---|--:|--:|--:|--:|--:|--:|",
+        ]
     for r in bench.idle_rows:
         if r.status != "ok":
             lines.append(f"| {r.label} | {r.version or '–'} | {r.status} | | | | | |")
@@ -925,6 +948,17 @@ def markdown(bench: Bench, mach: dict[str, Any], goals: Sequence[Target]) -> str
     for g in goals:
         met = "not judged" if g.met is None else ("yes" if g.met else "**no**")
         lines.append(f"| {g.text} | {g.measured} | {met} |")
+    real = _row_of(bench.idle_rows, "deskbreak")
+    proto = _row_of(bench.idle_rows, PROTOTYPE_LABEL)
+    if real is not None and proto is not None and real.pss_mib and proto.pss_mib:
+        lines += [
+            "",
+            f"The GTK tray (pystray's AppIndicator backend) costs "
+            f"{real.pss_mib - proto.pss_mib:.1f} MiB of PSS and "
+            f"{(real.rss_mib or 0) - (proto.rss_mib or 0):.1f} MiB of RSS: deskbreak with "
+            f"the GTK-free StatusNotifierItem prototype (scripts/sni_prototype.py) measured "
+            f"{proto.pss_mib:.1f} MiB.",
+        ]
     return "\n".join(lines)
 
 
@@ -954,10 +988,22 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", default="bench.json", help="write the figures here")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
-    full = {"idle_seconds": 60.0, "settle": 5.0, "starts": 10, "reminders": 30, "clicks": 10,
-            "flat": 300}
-    quick = {"idle_seconds": 15.0, "settle": 3.0, "starts": 5, "reminders": 10, "clicks": 3,
-             "flat": 50}
+    full = {
+        "idle_seconds": 60.0,
+        "settle": 5.0,
+        "starts": 10,
+        "reminders": 30,
+        "clicks": 10,
+        "flat": 300,
+    }
+    quick = {
+        "idle_seconds": 15.0,
+        "settle": 3.0,
+        "starts": 5,
+        "reminders": 10,
+        "clicks": 3,
+        "flat": 50,
+    }
     for key, value in (quick if args.quick else full).items():
         if getattr(args, key) is None:
             setattr(args, key, value)
@@ -980,17 +1026,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             bench.timeliness()
         if "flat" in parts:
             bench.staying_flat()
+    except BaseException:
+        bench.desktop.keep_logs()
+        print(f"bench: failed; the desktop's logs are kept in {bench.desktop.root}", flush=True)
+        raise
     finally:
         bench.stop()
+    mach["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     goals = targets(bench)
     table = markdown(bench, mach, goals)
     print()
     print(table)
-    command = "scripts/bench" + (" --quick" if args.quick else "")
+    command = " ".join(["scripts/bench", *(argv if argv is not None else sys.argv[1:])])
     data = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": " ".join(["scripts/bench", *(argv if argv is not None else sys.argv[1:])]),
-        "machine": {**mach, "load_average_end": [round(x, 2) for x in os.getloadavg()]},
+        "command": command,
+        "machine": mach,
         "settings": {k: v for k, v in vars(args).items() if k != "json"},
         "idle": [dataclasses.asdict(r) for r in bench.idle_rows],
         "timings": {k: t.as_json() for k, t in bench.timings.items()},

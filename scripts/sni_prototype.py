@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import logging
 import os
 import socket
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -171,9 +172,7 @@ class SniTray:
         from jeepney import MatchRule, message_bus
 
         self._call(message_bus.RequestName(self._name, 4))  # 4: do not queue
-        rule = MatchRule(
-            type="signal", interface="org.freedesktop.DBus", member="NameOwnerChanged"
-        )
+        rule = MatchRule(type="signal", interface="org.freedesktop.DBus", member="NameOwnerChanged")
         rule.add_arg_condition(0, WATCHER)
         self._call(message_bus.AddMatch(rule))
         self._thread = threading.Thread(target=self._serve, name="deskbreak-sni", daemon=True)
@@ -256,8 +255,14 @@ class SniTray:
         with self._lock:
             self._conn.send(msg)
 
-    def _signal(self, path: str, interface: str, member: str, sig: str | None = None,
-                body: tuple[Any, ...] = ()) -> None:
+    def _signal(
+        self,
+        path: str,
+        interface: str,
+        member: str,
+        sig: str | None = None,
+        body: tuple[Any, ...] = (),
+    ) -> None:
         from jeepney import DBusAddress, new_signal
 
         self._send(new_signal(DBusAddress(path, interface=interface), member, sig, body))
@@ -278,14 +283,14 @@ class SniTray:
             except (OSError, ValueError):
                 return  # stopped, or the bus went away
             header = msg.header
+            handle: Callable[[], None] | None = None  # replies to our registrations: dropped
             if header.message_type is MessageType.signal:
                 # NameOwnerChanged(WATCHER, old, new): a watcher appeared; register with it.
                 is_new_owner = header.fields.get(HeaderFields.member) == "NameOwnerChanged"
-                handle = self._register if is_new_owner and msg.body[2] else None
+                if is_new_owner and msg.body[2]:
+                    handle = self._register
             elif header.message_type is MessageType.method_call:
-                handle = lambda msg=msg: self._answer(msg)  # noqa: E731
-            else:
-                handle = None  # replies to our registrations, errors included
+                handle = functools.partial(self._answer, msg)
             if handle is None:
                 continue
             try:
@@ -304,9 +309,7 @@ class SniTray:
         member = fields.get(HeaderFields.member)
         with self._lock:
             if interface == PROPERTIES and member in ("Get", "GetAll"):
-                props = {ITEM: self._item_properties, MENU: self._menu_properties}.get(
-                    msg.body[0]
-                )
+                props = {ITEM: self._item_properties, MENU: self._menu_properties}.get(msg.body[0])
                 if props is None:
                     reply = new_error(msg, "org.freedesktop.DBus.Error.UnknownInterface")
                 elif member == "GetAll":

@@ -323,3 +323,27 @@ def test_the_waiting_timer_does_not_wake_up(timer: tuple[MonotonicTimer, Clocks,
     end = time.monotonic() + 2
     wait_for(lambda: time.monotonic() >= end, 4, "two quiet seconds", interval=0.5)
     assert switches() - before <= 1
+
+
+def test_a_look_that_finds_the_clocks_together_ticks_nothing(
+    timer: tuple[MonotonicTimer, Clocks, Fired],
+) -> None:
+    t, clocks, fired = timer
+    t.arm(clocks.wall() + 3600, look_at=clocks.wall() + 1)  # a look every second
+    wait_for(lambda: t.looks >= 2, 4, "two looks at the clocks")
+    assert fired.at == []
+
+
+@pytest.mark.parametrize("moved", [600.0, -600.0])
+def test_a_look_that_finds_the_clocks_apart_ticks_at_once(
+    timer: tuple[MonotonicTimer, Clocks, Fired], moved: float
+) -> None:
+    """Forward (a suspend nobody announced) or back (a clock set back): the daemon must see
+    it long before the hour is up."""
+    t, clocks, fired = timer
+    t.arm(clocks.wall() + 3600, look_at=clocks.wall() + 1)  # a look every second
+    wait_for(lambda: t.looks >= 1, 3, "the first look")
+    clocks.offset += moved
+    moved_at = time.monotonic()
+    wait_for(lambda: fired.at, 3, "the tick after the next look")
+    assert fired.at[0] - moved_at < 1 + 0.5

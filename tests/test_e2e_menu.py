@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
@@ -289,6 +290,20 @@ def tray_pixels(desktop: Desktop) -> dict[str, int]:
     }
 
 
+def wait_for_tray(desktop: Desktop, wanted: Callable[[dict[str, int]], bool], what: str) -> None:
+    """Wait until the tray host's pixels satisfy ``wanted`` (it may be mid-redraw before)."""
+    seen: list[dict[str, int]] = []
+
+    def check() -> bool:
+        seen.append(tray_pixels(desktop))
+        return wanted(seen[-1])
+
+    try:
+        desktop.wait_for(check, what=what)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; the tray showed {seen[-1] if seen else 'nothing'}") from None
+
+
 def test_the_icon_shows_waiting_due_and_paused_in_the_tray_host(
     desktop: Desktop, tmp_path: Path
 ) -> None:
@@ -302,11 +317,11 @@ def test_the_icon_shows_waiting_due_and_paused_in_the_tray_host(
         assert waiting["Status"] == "Active"
         assert colour_share(waiting["IconName"], TEAL) > 0.05
         assert colour_share(waiting["IconName"], ORANGE) == 0
-        shot = desktop.wait_for(
-            lambda: (p := tray_pixels(desktop))["teal"] >= 10 and p,
-            what="the teal waiting icon in the tray host",
+        wait_for_tray(
+            desktop,
+            lambda p: p["teal"] >= 10 and p["drawn"] >= 100 and p["orange"] == 0,
+            "the teal waiting icon in the tray host",
         )
-        assert shot["orange"] == 0 and shot["drawn"] >= 100, shot
 
         daemon.click("Stretch now")
         daemon.notify(0)
@@ -315,11 +330,11 @@ def test_the_icon_shows_waiting_due_and_paused_in_the_tray_host(
             what="the icon to change when a stretch is due",
         )
         assert colour_share(due["IconName"], ORANGE) > 0.5
-        shot = desktop.wait_for(
-            lambda: (p := tray_pixels(desktop))["orange"] >= 100 and p,
-            what="the orange due icon in the tray host",
+        wait_for_tray(
+            desktop,
+            lambda p: p["orange"] >= 100 and p["teal"] == 0,
+            "the orange due icon in the tray host",
         )
-        assert shot["teal"] == 0, shot
 
         daemon.wait_for_header("Now: ")
         daemon.click("Pause", "1 hour")
@@ -337,10 +352,10 @@ def test_the_icon_shows_waiting_due_and_paused_in_the_tray_host(
         assert colour_share(paused["IconName"], GREY, tolerance=12) > 0.2
         assert colour_share(paused["IconName"], ORANGE) == 0
         assert colour_share(paused["IconName"], TEAL) == 0
-        shot = desktop.wait_for(
-            lambda: (p := tray_pixels(desktop))["orange"] == 0 and p["grey"] >= 100 and p,
-            what="the grey paused icon in the tray host",
+        wait_for_tray(
+            desktop,
+            lambda p: p["grey"] >= 100 and p["orange"] == 0 and p["teal"] == 0,
+            "the grey paused icon in the tray host",
         )
-        assert shot["teal"] == 0, shot
     finally:
         daemon.stop()

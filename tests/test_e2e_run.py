@@ -25,7 +25,10 @@ idle = false   # nobody uses the test desktop's keyboard: never take that for be
 
 def start_daemon(desktop: Desktop, cfg: Path) -> tuple[object, str]:
     proc = desktop.spawn(
-        "deskbreak", [sys.executable, "-m", "deskbreak", "run", "-v", "--config", str(cfg)]
+        "deskbreak",
+        [sys.executable, "-m", "deskbreak", "run", "-v", "--config", str(cfg)],
+        # A history of its own: the shared desktop's would carry the rotation on.
+        env={**desktop.env, "DESKBREAK_HISTORY": str(cfg.parent / "history.sqlite3")},
     )
     item = desktop.wait_for_sni_item(proc.pid)
     return proc, item

@@ -33,7 +33,10 @@ class Session:
         self.desktop = desktop
         self.cfg = cfg
         self.proc: Proc = desktop.spawn(
-            "deskbreak", [sys.executable, "-m", "deskbreak", "run", "-v", "--config", str(cfg)]
+            "deskbreak",
+            [sys.executable, "-m", "deskbreak", "run", "-v", "--config", str(cfg)],
+            # A history of its own: the shared desktop's would carry the rotation on.
+            env={**desktop.env, "DESKBREAK_HISTORY": str(cfg.parent / "history.sqlite3")},
         )
         wait_for(lambda: self.cli("status").returncode == 0 or self.check(), 20, "the daemon")
         self.events = EventReader(desktop.env, "--json")

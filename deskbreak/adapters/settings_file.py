@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import stat
 from contextlib import suppress
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +49,8 @@ def load(path: Path) -> Settings:
 
 def example_text() -> str:
     """The commented example settings file shipped with deskbreak."""
+    from importlib import resources
+
     source = resources.files("deskbreak").joinpath("data", "config.example.toml")
     return source.read_text(encoding="utf-8")
 

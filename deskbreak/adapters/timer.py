@@ -11,10 +11,13 @@ the monotonic clock, which never jumps. So:
 - A clock set forward, or a suspend, does not bring the tick early: the monotonic clock does
   not advance while the machine sleeps. After a resume the daemon calls ``wakeup()``: the
   wait is measured again on the wall clock, and a tick whose moment has passed comes at once,
-  exactly once. Without word of the resume, the daemon arms the timer at most a minute ahead,
-  so the tick that looks at the clocks is at most a minute of waking time late.
+  exactly once.
+- Without word of resumes (no logind), the daemon also gives a moment to *look* at the
+  clocks (``arm(at, look_at)``). Then the thread wakes that often by itself, compares the
+  wall clock with the monotonic one, and ticks early only if they moved apart (a suspend or
+  a clock change): a look that finds nothing wakes no other thread.
 
-While nothing is armed, or until the armed moment, the thread sleeps: no periodic wake-ups.
+Between those moments the thread sleeps: no periodic wake-ups.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from typing import Protocol
 class Timer(Protocol):
     def start(self) -> None: ...
 
-    def arm(self, at: float | None) -> None: ...
+    def arm(self, at: float | None, look_at: float | None = None) -> None: ...
 
     def wakeup(self) -> None: ...
 
@@ -38,35 +41,44 @@ class Timer(Protocol):
 
 class MonotonicTimer:
     """See the module's docstring. ``on_fire`` runs on the timer's thread: it should only
-    hand a tick to the daemon."""
+    hand a tick to the daemon. ``tolerance``: how far the clocks may drift apart before a
+    look ticks (seconds)."""
 
     def __init__(
         self,
         on_fire: Callable[[], None],
         log: logging.Logger,
         *,
+        tolerance: float = 5.0,
         wall: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._on_fire = on_fire
         self._log = log
+        self._tolerance = tolerance
         self._wall = wall
         self._monotonic = monotonic
         self._cond = threading.Condition()
-        self._armed: float | None = None  # the wall time asked for
-        self._deadline: float | None = None  # when to fire, on the monotonic clock
+        self._armed: tuple[float | None, float | None] = (None, None)  # (at, look_at)
+        self._deadline: float | None = None  # when to tick, on the monotonic clock
+        self._look_every: float | None = None
+        self._next_look: float | None = None  # when to look, on the monotonic clock
+        self._offset = 0.0  # wall minus monotonic time at the last look
         self._stopping = False
         self._thread: threading.Thread | None = None
+        self.looks = 0  # looks that found the clocks together (for tests)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="deskbreak-timer", daemon=True)
         self._thread.start()
 
-    def arm(self, at: float | None) -> None:
+    def arm(self, at: float | None, look_at: float | None = None) -> None:
+        """Tick at wall time ``at``; until then, look at the clocks by ``look_at`` and then
+        as often again. None: no tick, no looks."""
         with self._cond:
-            if at == self._armed:
+            if (at, look_at) == self._armed:
                 return
-            self._armed = at
+            self._armed = (at, look_at)
             self._measure()
             self._cond.notify()
 
@@ -77,8 +89,12 @@ class MonotonicTimer:
             self._cond.notify()
 
     def _measure(self) -> None:
-        at = self._armed
-        self._deadline = None if at is None else self._monotonic() + max(0.0, at - self._wall())
+        at, look_at = self._armed
+        wall, mono = self._wall(), self._monotonic()
+        self._deadline = None if at is None else mono + max(0.0, at - wall)
+        self._look_every = None if look_at is None else max(1.0, look_at - wall)
+        self._next_look = None if self._look_every is None else mono + self._look_every
+        self._offset = wall - mono
 
     def stop(self) -> None:
         with self._cond:
@@ -93,17 +109,33 @@ class MonotonicTimer:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    def _due(self) -> bool:
+        """On the timer's thread, holding the lock: whether to tick now (else: wait)."""
+        mono = self._monotonic()
+        if self._deadline is not None and mono >= self._deadline:
+            return True
+        if self._next_look is None or mono < self._next_look:
+            return False
+        assert self._look_every is not None
+        drift = (self._wall() - mono) - self._offset
+        if abs(drift) > self._tolerance:
+            return True  # a suspend or a clock change: the daemon must see it
+        self.looks += 1
+        self._next_look = mono + self._look_every
+        return False
+
+    def _wait_length(self) -> float | None:
+        moments = [t for t in (self._deadline, self._next_look) if t is not None]
+        return None if not moments else max(0.0, min(moments) - self._monotonic())
+
     def _run(self) -> None:
         with self._cond:
             while not self._stopping:
-                if self._deadline is None:
-                    self._cond.wait()
+                if not self._due():
+                    self._cond.wait(self._wait_length())
                     continue
-                remaining = self._deadline - self._monotonic()
-                if remaining > 0:
-                    self._cond.wait(remaining)
-                    continue
-                self._armed = self._deadline = None
+                self._armed = (None, None)
+                self._deadline = self._next_look = self._look_every = None
                 self._cond.release()
                 try:
                     self._on_fire()
@@ -119,16 +151,20 @@ class FakeTimer:
     def __init__(self, on_fire: Callable[[], None]) -> None:
         self._on_fire = on_fire
         self.armed: float | None = None
+        self.look_at: float | None = None
         self.history: list[float | None] = []
         self._lock = threading.Lock()
 
     def start(self) -> None:
         pass
 
-    def arm(self, at: float | None) -> None:
+    def arm(self, at: float | None, look_at: float | None = None) -> None:
+        """``armed`` is when it should fire next: the tick, or the look if sooner."""
         with self._lock:
-            self.armed = at
-            self.history.append(at)
+            moments = [t for t in (at, look_at) if t is not None]
+            self.armed = min(moments) if moments else None
+            self.look_at = look_at
+            self.history.append(self.armed)
 
     def fire(self) -> None:
         self._on_fire()
