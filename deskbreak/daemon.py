@@ -265,9 +265,9 @@ class Daemon:
         if self._make_timer is not None:
             self.timer = self._make_timer(lambda: self.post(c.Tick()))
         else:
-            from deskbreak.adapters.timer import MonotonicTimer
+            from deskbreak.adapters.timer import SchedulerTimer
 
-            self.timer = MonotonicTimer(lambda: self.post(c.Tick()), log, tolerance=DRIFT_TOLERANCE)
+            self.timer = SchedulerTimer(lambda: self.post(c.Tick()), log, tolerance=DRIFT_TOLERANCE)
         self.timer.start()
 
     def stop_adapters(self) -> None:

@@ -265,6 +265,7 @@ class Flat:
     pss_end_mib: float
     fds_start: int
     fds_end: int
+    rss_along_mib: dict[int, float]  # after reminder N (every 50th, the first, the last)
 
 
 @dataclasses.dataclass
@@ -740,11 +741,11 @@ class Bench:
         marks: dict[str, Any] = {}
 
         def on_answer(k: int) -> None:
-            if k == 1 or k == count:
+            if k == 1 or k == count or k % 50 == 0:
                 pss, rss = memory([proc.pid])
                 marks[f"{k}"] = (pss, rss, open_fds(proc.pid))
-            if k % 50 == 0:
-                print(f"  {k} answered", flush=True)
+                if k % 50 == 0:
+                    print(f"  {k} answered: RSS {rss / MIB:.2f} MiB", flush=True)
 
         try:
             self.wait_ready(proc)
@@ -764,6 +765,7 @@ class Bench:
             pss_end_mib=round(pss1 / MIB, 2),
             fds_start=fds0,
             fds_end=fds1,
+            rss_along_mib={int(k): round(v[1] / MIB, 2) for k, v in marks.items()},
         )
         print(
             f"  RSS {self.flat.rss_start_mib} -> {self.flat.rss_end_mib} MiB, "
@@ -943,6 +945,10 @@ def markdown(bench: Bench, mach: dict[str, Any], goals: Sequence[Target]) -> str
             f"| RSS MiB | {f.rss_start_mib:.2f} | {f.rss_end_mib:.2f} |",
             f"| PSS MiB | {f.pss_start_mib:.2f} | {f.pss_end_mib:.2f} |",
             f"| Open file descriptors | {f.fds_start} | {f.fds_end} |",
+            "",
+            "RSS MiB along the way: "
+            + ", ".join(f"{v:.2f} after {k}" for k, v in sorted(f.rss_along_mib.items()))
+            + ".",
         ]
     lines += ["", "**Targets**:", "", "| Target | Measured | Met |", "|---|---|---|"]
     for g in goals:

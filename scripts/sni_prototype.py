@@ -164,6 +164,9 @@ class SniTray:
         self._thread: threading.Thread | None = None
         self._stopped = False
         self._revision = 1
+        self._key: tuple[str, float] | None = None
+        self._pixmaps: list[tuple[int, int, bytes]] | None = None
+        self._spec: list[MenuEntry] = []
         self._set_model(model)
 
     # -- Tray -------------------------------------------------------------------------------
@@ -212,14 +215,18 @@ class SniTray:
     # -- state ------------------------------------------------------------------------------
 
     def _set_model(self, model: TrayModel) -> None:
-        self._key = (model.state, progress_steps(model.progress))
+        key = (model.state, progress_steps(model.progress))
+        if key != self._key:
+            self._key = key
+            self._pixmaps = None  # drawn when the host asks for them
         self._title = model.tooltip
-        self._spec = menu_spec(model)
-        self._root, self._nodes = build_menu(self._spec)
-        self._pixmaps: list[tuple[int, int, bytes]] | None = None  # drawn when asked for
+        spec = menu_spec(model)
+        if spec != self._spec:
+            self._spec = spec
+            self._root, self._nodes = build_menu(spec)
 
     def _item_properties(self) -> dict[str, tuple[str, Any]]:
-        if self._pixmaps is None:
+        if self._pixmaps is None and self._key is not None:
             self._pixmaps = pixmaps(*self._key)
         return {
             "Category": ("s", "ApplicationStatus"),
@@ -228,7 +235,7 @@ class SniTray:
             "Status": ("s", "Active"),
             "WindowId": ("i", 0),
             "IconName": ("s", ""),
-            "IconPixmap": ("a(iiay)", self._pixmaps),
+            "IconPixmap": ("a(iiay)", self._pixmaps or []),
             "ToolTip": ("(sa(iiay)ss)", ("", [], "deskbreak", self._title)),
             "ItemIsMenu": ("b", True),
             "Menu": ("o", MENU_PATH),

@@ -347,3 +347,31 @@ def test_a_look_that_finds_the_clocks_apart_ticks_at_once(
     moved_at = time.monotonic()
     wait_for(lambda: fired.at, 3, "the tick after the next look")
     assert fired.at[0] - moved_at < 1 + 0.5
+
+
+def test_apscheduler_fires_the_tick_once_at_its_wall_time() -> None:
+    import logging
+    import threading
+    import time
+
+    from deskbreak.adapters.timer import SchedulerTimer
+
+    fired: list[float] = []
+    done = threading.Event()
+
+    def on_fire() -> None:
+        fired.append(time.time())
+        done.set()
+
+    t = SchedulerTimer(on_fire, logging.getLogger("test"))
+    t.start()
+    try:
+        at = time.time() + 0.5
+        t.arm(at)
+        assert done.wait(5), "the scheduler never fired"
+        assert fired[0] >= at - 0.05
+        assert t._scheduler is not None and t._scheduler.get_job(t._JOB) is None  # one-shot
+        t.arm(None)
+    finally:
+        t.stop()
+    assert len(fired) == 1

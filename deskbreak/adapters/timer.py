@@ -26,7 +26,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 
 class Timer(Protocol):
@@ -143,6 +144,78 @@ class MonotonicTimer:
                     self._log.exception("the timer's tick failed")
                 finally:
                     self._cond.acquire()
+
+
+class SchedulerTimer(MonotonicTimer):
+    """APScheduler 3 fires the ticks; the monotonic thread only watches the clocks.
+
+    The job is added with ``misfire_grace_time=None`` and ``coalesce=True`` (its defaults
+    would silently drop a tick that came due while the machine slept) and ``wakeup()`` makes
+    the scheduler look at the wall clock again after a resume. APScheduler waits for a wall
+    time, so a clock set back would delay its tick by the whole step: the monotonic thread
+    waits for the same moment measured on the monotonic clock and, only if the clocks moved
+    apart by then, ticks itself, so the daemon sees the change and re-arms the job.
+    """
+
+    _JOB = "deskbreak-tick"
+
+    def __init__(self, on_fire: Callable[[], None], log: logging.Logger, **kw: Any) -> None:
+        super().__init__(on_fire, log, **kw)
+        self._scheduler: Any = None
+
+    def start(self) -> None:
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        self._scheduler = BackgroundScheduler(
+            timezone=UTC,
+            job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+        )
+        # APScheduler logs every run at INFO; keep the log about deskbreak.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        self._scheduler.start()
+        super().start()
+
+    def arm(self, at: float | None, look_at: float | None = None) -> None:
+        with self._cond:
+            if (at, look_at) == self._armed:
+                return
+        super().arm(at, look_at)
+        sched = self._scheduler
+        if sched is None:
+            return
+        if at is None:
+            if sched.get_job(self._JOB) is not None:
+                sched.remove_job(self._JOB)
+            return
+        from apscheduler.triggers.date import DateTrigger
+
+        when = datetime.fromtimestamp(at, tz=UTC)
+        sched.add_job(
+            self._on_fire,
+            DateTrigger(run_date=when, timezone=UTC),
+            id=self._JOB,
+            replace_existing=True,
+        )
+
+    def wakeup(self) -> None:
+        super().wakeup()
+        if self._scheduler is not None:
+            self._scheduler.wakeup()
+
+    def stop(self) -> None:
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        self._scheduler = None
+        super().stop()
+
+    def _due(self) -> bool:
+        mono = self._monotonic()
+        if self._deadline is not None and mono >= self._deadline:
+            drift = (self._wall() - mono) - self._offset
+            if abs(drift) > self._tolerance:
+                return True  # the clock moved: tick, so the daemon sees it and re-arms
+            self._deadline = None  # the scheduler fires this one
+        return super()._due()
 
 
 class FakeTimer:
