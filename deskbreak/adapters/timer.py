@@ -1,4 +1,7 @@
-"""One timer: a tick at a wall-clock moment, waited for on the monotonic clock.
+"""The daemon's timer. ``SchedulerTimer`` (the one in use) lets APScheduler 3 fire each tick
+and keeps ``MonotonicTimer`` underneath as a watch on the clocks, as described here.
+
+``MonotonicTimer``: a tick at a wall-clock moment, waited for on the monotonic clock.
 
 The daemon arms it with the next moment the break cycle needs a tick (a wall time). Arming
 measures how far away that is on the wall clock *now*, and one thread waits that long on
