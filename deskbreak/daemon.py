@@ -355,7 +355,19 @@ class Daemon:
     def _find_icon(self) -> None:
         from deskbreak.adapters import desktop_files
 
-        self._icon = desktop_files.notification_icon()
+        # deskbreak's own tray leaves Pillow out of the daemon: the icon cache's drawing
+        # process draws this PNG at a first start, and ``_app_icon`` finds it then.
+        draw = getattr(self.tray, "backend", "") != "sni"
+        self._icon = desktop_files.notification_icon(draw=draw)
+
+    def _app_icon(self) -> str:
+        """The notifications' icon: found at start, or once it has been drawn."""
+        if not self._icon and not self.terminal:
+            with contextlib.suppress(Exception):
+                from deskbreak.adapters import desktop_files
+
+                self._icon = desktop_files.notification_icon(draw=False)
+        return self._icon
 
     def _start_guide(self) -> None:
         def on_outcome(outcome: Mapping[str, Any]) -> None:
@@ -642,7 +654,7 @@ class Daemon:
             if self._guide_ready():
                 actions = (START, *ACTIONS)
         notice = Notice(
-            title=title, body=body, actions=actions, timeout=action.timeout, icon=self._icon
+            title=title, body=body, actions=actions, timeout=action.timeout, icon=self._app_icon()
         )
         self._last_notify = action
         log.info("reminder %d: %s", action.reminder.id, title)
@@ -845,7 +857,7 @@ class Daemon:
         from deskbreak.adapters.notifier import Notice
 
         if self.notifier is not None:
-            notice = Notice(title=title, body=body, icon=self._icon)
+            notice = Notice(title=title, body=body, icon=self._app_icon())
             self._safely("show the notification", lambda: self.notifier.show(notice))
 
     # ------------------------------------------------------------ plumbing

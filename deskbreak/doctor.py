@@ -290,7 +290,8 @@ def check_tray(env: Mapping[str, str], backends: Callable[[], list[str]] | None 
             with contextlib.suppress(Exception):
                 xembed = _xembed_tray(x)
 
-    if sni is not None and "appindicator" in usable:
+    if sni is not None:
+        # deskbreak's own StatusNotifierItem needs nothing but the bus (jeepney).
         return Check("tray", OK, f"StatusNotifierItem host ({sni}): the icon shows with its menu")
     if xembed is not None:
         kind = f"XEmbed system tray ({xembed})" if xembed else "XEmbed system tray"
@@ -301,13 +302,6 @@ def check_tray(env: Mapping[str, str], backends: Callable[[], list[str]] | None 
             WARN,
             f"{kind}, but without PyGObject and GTK the icon has no menu: install "
             "gir1.2-ayatanaappindicator3-0.1 and PyGObject (see the README)",
-        )
-    if sni is not None:
-        return Check(
-            "tray",
-            FAIL,
-            f"a StatusNotifierItem host runs ({sni}), but deskbreak needs Ayatana AppIndicator "
-            "to use it: install gir1.2-ayatanaappindicator3-0.1 and PyGObject",
         )
     return Check("tray", FAIL, _no_tray_advice(env))
 

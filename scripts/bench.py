@@ -23,9 +23,10 @@ and measures, in this order:
    - threads.
 
    The rows: deskbreak as configured for real use (45 min interval, idle detection,
-   history, the control socket), deskbreak with idle detection off, deskbreak with the
-   GTK-free tray prototype (scripts/sni_prototype.py), Safe Eyes and Workrave from Debian's
-   packages. A program that is not installed gets a row saying so.
+   history, the control socket), deskbreak with idle detection off, deskbreak with
+   pystray's GTK AppIndicator tray instead of its own StatusNotifierItem (what the tray
+   costs), Safe Eyes and Workrave from Debian's packages. A program that is not installed
+   gets a row saying so.
 2. Start-up: from just before exec to the tray item's ``StatusNotifierItemRegistered``
    signal from the watcher (read with jeepney as it arrives), over ``--starts`` starts;
    then ``deskbreak status`` against the running daemon, a new process each time.
@@ -81,8 +82,7 @@ from tests.fake_bus import FakeLogind, PrivateBus  # noqa: E402
 MIB = 1024 * 1024
 SAMPLE = 0.05  # seconds between samples of the switch counters while idle
 MEMORY_SAMPLE = 5.0  # seconds between samples of PSS and RSS while idle
-PROTOTYPE = ROOT / "scripts" / "sni_prototype.py"
-PROTOTYPE_LABEL = "deskbreak, GTK-free tray prototype"
+GTK_LABEL = "deskbreak, pystray AppIndicator tray (GTK)"
 
 REAL_USE = """\
 # deskbreak as configured for real use
@@ -503,14 +503,10 @@ class Bench:
         self.idle_row("deskbreak", version, [*deskbreak_argv(), "run"], env)
         env, _cfg = self.deskbreak_home("deskbreak-noidle", REAL_USE.format(idle="false"))
         self.idle_row("deskbreak, idle detection off", version, [*deskbreak_argv(), "run"], env)
-        if PROTOTYPE.exists() and not self.args.no_prototype:
-            env, cfg = self.deskbreak_home("prototype", REAL_USE.format(idle="true"))
-            self.idle_row(
-                PROTOTYPE_LABEL,
-                version,
-                [sys.executable, str(PROTOTYPE), "--config", str(cfg)],
-                env,
-            )
+        if not self.args.no_gtk:
+            env, _cfg = self.deskbreak_home("deskbreak-gtk", REAL_USE.format(idle="true"))
+            env["PYSTRAY_BACKEND"] = "appindicator"
+            self.idle_row(GTK_LABEL, version, [*deskbreak_argv(), "run"], env)
         for label, command, package, names in (
             ("Safe Eyes", "safeeyes", "safeeyes", ()),
             ("Workrave", "workrave", "workrave", ("org.workrave.Workrave",)),
@@ -955,15 +951,14 @@ def markdown(bench: Bench, mach: dict[str, Any], goals: Sequence[Target]) -> str
         met = "not judged" if g.met is None else ("yes" if g.met else "**no**")
         lines.append(f"| {g.text} | {g.measured} | {met} |")
     real = _row_of(bench.idle_rows, "deskbreak")
-    proto = _row_of(bench.idle_rows, PROTOTYPE_LABEL)
-    if real is not None and proto is not None and real.pss_mib and proto.pss_mib:
+    gtk = _row_of(bench.idle_rows, GTK_LABEL)
+    if real is not None and gtk is not None and real.pss_mib and gtk.pss_mib:
         lines += [
             "",
-            f"The GTK tray (pystray's AppIndicator backend) costs "
-            f"{real.pss_mib - proto.pss_mib:.1f} MiB of PSS and "
-            f"{(real.rss_mib or 0) - (proto.rss_mib or 0):.1f} MiB of RSS: deskbreak with "
-            f"the GTK-free StatusNotifierItem prototype (scripts/sni_prototype.py) measured "
-            f"{proto.pss_mib:.1f} MiB.",
+            f"pystray's GTK AppIndicator tray would cost "
+            f"{gtk.pss_mib - real.pss_mib:.1f} MiB more PSS and "
+            f"{(gtk.rss_mib or 0) - (real.rss_mib or 0):.1f} MiB more RSS than deskbreak's own "
+            f"StatusNotifierItem over jeepney ({gtk.pss_mib:.1f} vs {real.pss_mib:.1f} MiB).",
         ]
     return "\n".join(lines)
 
@@ -989,7 +984,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--no-others", action="store_true", help="skip Safe Eyes and Workrave")
     parser.add_argument(
-        "--no-prototype", action="store_true", help="skip the GTK-free tray prototype"
+        "--no-gtk", action="store_true", help="skip the row with pystray's GTK tray"
     )
     parser.add_argument("--json", default="bench.json", help="write the figures here")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")

@@ -510,6 +510,38 @@ def _parse_layout(node: Any) -> MenuItem:
     )
 
 
+def sni_icon(props: dict[str, Any]) -> Any:
+    """The picture a StatusNotifierItem shows, as a PIL RGBA image: its largest
+    ``IconPixmap`` (ARGB32, network byte order), or else the file its ``IconName`` names
+    (pystray's AppIndicator backend writes its icon to a file)."""
+    from PIL import Image
+
+    pixmaps = list(props.get("IconPixmap") or [])
+    if pixmaps:
+        width, height, data = max(pixmaps, key=lambda p: p[0] * p[1])
+        a, r, g, b = Image.frombytes("RGBA", (width, height), bytes(data)).split()
+        return Image.merge("RGBA", (r, g, b, a))
+    name = str(props.get("IconName") or "")
+    if not name:
+        raise AssertionError("the item shows no icon (no IconPixmap and no IconName)")
+    with Image.open(name) as im:
+        return im.convert("RGBA")
+
+
+def sni_has_icon(props: dict[str, Any]) -> bool:
+    """Whether the item shows a picture yet (deskbreak's first start draws its icons into
+    the cache in a moment, and says NewIcon then)."""
+    return bool(props.get("IconPixmap") or props.get("IconName"))
+
+
+def sni_icon_id(props: dict[str, Any]) -> object:
+    """What tells two of an item's pictures apart: the pixmaps' bytes, or the icon name."""
+    pixmaps = props.get("IconPixmap") or []
+    if pixmaps:
+        return tuple((w, h, bytes(d)) for w, h, d in pixmaps)
+    return props.get("IconName")
+
+
 def split_item(item: str) -> tuple[str, str]:
     """A RegisteredStatusNotifierItems entry -> (bus name, object path)."""
     if "/" in item:

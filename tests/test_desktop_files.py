@@ -12,6 +12,7 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 
 from deskbreak.adapters import autostart, desktop_files
 from deskbreak.adapters.notifier import FreedesktopNotifier, Notice
@@ -174,3 +175,35 @@ def test_notifications_carry_deskbreaks_icon_and_name(desktop, tmp_path: Path) -
         assert (im.format, im.size) == ("PNG", (128, 128))
     # dunst found the picture (it logs "No icon found" when it cannot).
     assert "No icon found" not in desktop.components["dunst"].output()[dunst_log_before:]
+
+
+def test_only_a_whole_png_with_deskbreaks_mark_is_ours(tmp_path: Path) -> None:
+    ours = tmp_path / "ours.png"
+    ours.write_bytes(desktop_files.icon_png(32))
+    assert desktop_files.is_our_png(ours)
+    data = ours.read_bytes()
+    unmarked = tmp_path / "unmarked.png"
+    Image.new("RGBA", (32, 32), (255, 0, 0, 255)).save(unmarked)
+    someone_else = tmp_path / "someone-else.png"
+    info = PngInfo()
+    info.add_text("Software", "deskbreaker 2.0")
+    Image.new("RGBA", (32, 32), (255, 0, 0, 255)).save(someone_else, pnginfo=info)
+    damaged = tmp_path / "damaged.png"
+    damaged.write_bytes(data.replace(b"Software\0deskbreak", b"Software\0deskbreaK"))
+    cases = {
+        "no such file": tmp_path / "missing.png",
+        "a folder": tmp_path,
+        "not a PNG": tmp_path / "text.png",
+        "empty": tmp_path / "empty.png",
+        "cut short": tmp_path / "cut.png",
+        "cut after its mark": tmp_path / "cut-late.png",
+        "no mark": unmarked,
+        "another program's mark": someone_else,
+        "a damaged mark": damaged,
+    }
+    cases["not a PNG"].write_text("Software\0deskbreak 0.1.0\n")
+    cases["empty"].write_bytes(b"")
+    cases["cut short"].write_bytes(data[:20])
+    cases["cut after its mark"].write_bytes(data[: data.index(b"IEND") - 4])
+    for what, path in cases.items():
+        assert not desktop_files.is_our_png(path), what

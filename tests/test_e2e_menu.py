@@ -10,15 +10,14 @@ import os
 import stat
 from collections.abc import Callable
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import pytest
-from PIL import Image
 
 from deskbreak.durations import humanize
 from deskbreak.icon import GREY, ORANGE, TEAL
 from deskbreak.wallclock import clock_label
-from tests.desktop_harness import Desktop, count_pixels
+from tests.desktop_harness import Desktop, count_pixels, sni_has_icon, sni_icon, sni_icon_id
 from tests.e2e_daemon import RunningDaemon, settings_text
 
 pytestmark = pytest.mark.desktop
@@ -264,10 +263,9 @@ def test_quit_exits_cleanly_and_takes_the_icon_and_the_reminder_away(
 # -- the icon ------------------------------------------------------------------------------
 
 
-def colour_share(path: str | Path, colour: tuple[int, ...], tolerance: int = 40) -> float:
-    """Share of the visible pixels of an icon file that are near ``colour``."""
-    with Image.open(path) as im:
-        rgba = im.convert("RGBA")
+def colour_share(props: dict[str, Any], colour: tuple[int, ...], tolerance: int = 40) -> float:
+    """Share of the visible pixels of the item's icon that are near ``colour``."""
+    rgba = sni_icon(props)
     pixels = cast(list[tuple[int, int, int, int]], list(rgba.get_flattened_data()))
     visible = [px for px in pixels if px[3] > 200]
     near = [
@@ -313,10 +311,12 @@ def test_the_icon_shows_waiting_due_and_paused_in_the_tray_host(
     daemon = RunningDaemon(desktop, cfg)
     try:
         daemon.wait_for_header("Next: ")
-        waiting = daemon.properties()
+        waiting = desktop.wait_for(
+            lambda: sni_has_icon(p := daemon.properties()) and p, what="the icon"
+        )
         assert waiting["Status"] == "Active"
-        assert colour_share(waiting["IconName"], TEAL) > 0.05
-        assert colour_share(waiting["IconName"], ORANGE) == 0
+        assert colour_share(waiting, TEAL) > 0.05
+        assert colour_share(waiting, ORANGE) == 0
         wait_for_tray(
             desktop,
             lambda p: p["teal"] >= 10 and p["drawn"] >= 100 and p["orange"] == 0,
@@ -326,10 +326,10 @@ def test_the_icon_shows_waiting_due_and_paused_in_the_tray_host(
         daemon.click("Stretch now")
         daemon.notify(0)
         due = desktop.wait_for(
-            lambda: (p := daemon.properties())["IconName"] != waiting["IconName"] and p,
+            lambda: sni_icon_id(p := daemon.properties()) != sni_icon_id(waiting) and p,
             what="the icon to change when a stretch is due",
         )
-        assert colour_share(due["IconName"], ORANGE) > 0.5
+        assert colour_share(due, ORANGE) > 0.5
         wait_for_tray(
             desktop,
             lambda p: p["orange"] >= 100 and p["teal"] == 0,
@@ -340,18 +340,18 @@ def test_the_icon_shows_waiting_due_and_paused_in_the_tray_host(
         daemon.click("Pause", "1 hour")
         paused = desktop.wait_for(
             lambda: (
-                (p := daemon.properties())["IconName"]
+                sni_icon_id(p := daemon.properties())
                 not in (
-                    waiting["IconName"],
-                    due["IconName"],
+                    sni_icon_id(waiting),
+                    sni_icon_id(due),
                 )
                 and p
             ),
             what="the icon to change when paused",
         )
-        assert colour_share(paused["IconName"], GREY, tolerance=12) > 0.2
-        assert colour_share(paused["IconName"], ORANGE) == 0
-        assert colour_share(paused["IconName"], TEAL) == 0
+        assert colour_share(paused, GREY, tolerance=12) > 0.2
+        assert colour_share(paused, ORANGE) == 0
+        assert colour_share(paused, TEAL) == 0
         wait_for_tray(
             desktop,
             lambda p: p["grey"] >= 100 and p["orange"] == 0 and p["teal"] == 0,

@@ -15,13 +15,11 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from functools import partial
-from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import pytest
-from PIL import Image
 
-from tests.desktop_harness import Desktop, Proc, count_pixels
+from tests.desktop_harness import Desktop, Proc, count_pixels, sni_has_icon, sni_icon, sni_icon_id
 
 pytestmark = pytest.mark.desktop
 
@@ -90,6 +88,7 @@ class TrayProcess:
 
     def __init__(self, desktop: Desktop, backend: str = "") -> None:
         self.desktop = desktop
+        self.requested = backend
         fifo = desktop.root / f"tray-control-{next(_serial)}"
         os.mkfifo(fifo)
         # Read-write, so opening never blocks and the program sees EOF when we close it.
@@ -133,10 +132,9 @@ class TrayProcess:
             os.close(self._control)
 
 
-def image_share(path: str | Path, colour: tuple[int, int, int], tolerance: int = 40) -> float:
-    """Share of the visible pixels of an icon file that are near ``colour``."""
-    with Image.open(path) as im:
-        rgba = im.convert("RGBA")
+def image_share(props: dict[str, Any], colour: tuple[int, int, int], tolerance: int = 40) -> float:
+    """Share of the visible pixels of the item's icon that are near ``colour``."""
+    rgba = sni_icon(props)
     all_pixels = cast(list[tuple[int, int, int, int]], list(rgba.get_flattened_data()))
     visible = [px for px in all_pixels if px[3] > 200]
     near = [
@@ -147,12 +145,12 @@ def image_share(path: str | Path, colour: tuple[int, int, int], tolerance: int =
     return len(near) / max(1, len(visible))
 
 
-# -- StatusNotifierItem (appindicator backend) ---------------------------------------------
+# -- StatusNotifierItem (deskbreak's own over jeepney, and pystray's appindicator) ----------
 
 
-@pytest.fixture
-def sni_tray(desktop: Desktop) -> Iterator[TrayProcess]:
-    tray = TrayProcess(desktop)
+@pytest.fixture(params=["", "appindicator"], ids=["default-sni", "appindicator"])
+def sni_tray(desktop: Desktop, request: pytest.FixtureRequest) -> Iterator[TrayProcess]:
+    tray = TrayProcess(desktop, request.param)
     try:
         yield tray
     finally:
@@ -162,19 +160,20 @@ def sni_tray(desktop: Desktop) -> Iterator[TrayProcess]:
 def test_tray_item_registers_shows_its_menu_and_sends_clicks(
     desktop: Desktop, sni_tray: TrayProcess
 ) -> None:
-    assert sni_tray.backend == "appindicator"
+    # With a StatusNotifierWatcher running, deskbreak's own item is the default.
+    assert sni_tray.backend == ("sni" if sni_tray.requested == "" else "appindicator")
     assert sni_tray.lost_features == []
     item = desktop.wait_for_sni_item(sni_tray.pid)
 
     props = desktop.wait_for(
-        lambda: (p := desktop.sni_properties(item))["Status"] == "Active" and p,
-        what="the tray item to be active",
+        lambda: (p := desktop.sni_properties(item))["Status"] == "Active" and sni_has_icon(p) and p,
+        what="the tray item to be active with its icon",
     )
     assert props["Id"] == "deskbreak"
     assert props["Title"] == "Next: Neck flexion in 23 min"
-    waiting_icon = props["IconName"]
-    assert image_share(waiting_icon, TEAL) > 0.25
-    assert image_share(waiting_icon, ORANGE) == 0
+    waiting_icon = sni_icon_id(props)
+    assert image_share(props, TEAL) > 0.25
+    assert image_share(props, ORANGE) == 0
 
     layout = desktop.menu_layout(item)
     assert layout.labels() == WAITING_MENU
@@ -201,10 +200,10 @@ def test_tray_item_registers_shows_its_menu_and_sends_clicks(
         lambda: desktop.menu_layout(item).labels() == DUE_MENU, what="Done, Snooze and Skip"
     )
     props = desktop.wait_for(
-        lambda: (p := desktop.sni_properties(item))["IconName"] != waiting_icon and p,
+        lambda: sni_icon_id(p := desktop.sni_properties(item)) != waiting_icon and p,
         what="the tray icon to change",
     )
-    assert image_share(props["IconName"], ORANGE) > 0.5
+    assert image_share(props, ORANGE) > 0.5
     assert props["Title"] == "Stretch now: Neck flexion"
     snooze = desktop.menu_layout(item).find("Snooze")
     assert snooze is not None and snooze.labels() == ["5 min", "10 min", "15 min"]
@@ -233,8 +232,10 @@ def test_stopping_hides_the_item_and_ends_the_tray_thread(
 
     item = desktop.wait_for_sni_item(sni_tray.pid)
     name, _path = desktop.item_address(item)
+    # Signals carry the sender's unique name, whatever name the item registered with.
+    owner = desktop.bus_call("GetNameOwner", "s", (name,))[0]
     rule = MatchRule(
-        type="signal", sender=name, interface="org.kde.StatusNotifierItem", member="NewStatus"
+        type="signal", sender=owner, interface="org.kde.StatusNotifierItem", member="NewStatus"
     )
     conn = open_dbus_connection(bus=desktop.bus_address)
     try:

@@ -26,7 +26,6 @@ import contextlib
 import importlib
 import itertools
 import os
-import plistlib
 import shutil
 import subprocess
 import sys
@@ -513,6 +512,8 @@ def launch_agent_dict(argv: Sequence[str]) -> dict[str, Any]:
 
 def launch_agent_plist(argv: Sequence[str]) -> bytes:
     """The exact content of ``~/Library/LaunchAgents/deskbreak.plist`` (XML plist)."""
+    import plistlib
+
     return plistlib.dumps(launch_agent_dict(argv), fmt=plistlib.FMT_XML, sort_keys=True)
 
 
@@ -725,6 +726,8 @@ class Autostart:
         if not path.is_file():
             return None
         try:
+            import plistlib
+
             data = plistlib.loads(path.read_bytes())
         except Exception:
             data = {}

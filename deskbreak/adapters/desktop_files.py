@@ -16,10 +16,12 @@ How it works:
 
 from __future__ import annotations
 
+import binascii
 import contextlib
 import io
 import os
 import shutil
+import struct
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -43,6 +45,9 @@ ICON_SIZES = (16, 22, 24, 32, 48, 64, 128, 256)
 NOTIFICATION_ICON_SIZE = 128
 PNG_MARK_KEY = "Software"
 PNG_MARK = "deskbreak"
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_MAX_CHUNK = 2**31 - 1  # the PNG limit on a chunk's length
+_PNG_MAX_TEXT = 1 << 20  # longer text chunks are not deskbreak's (and are not read)
 
 
 def data_home(env: Mapping[str, str] | None = None, home: Path | None = None) -> Path:
@@ -81,13 +86,38 @@ def icon_png(size: int) -> bytes:
 
 
 def is_our_png(path: Path) -> bool:
-    """Whether ``path`` is a PNG that deskbreak wrote (it carries deskbreak's text chunk)."""
-    try:
-        from PIL import Image
+    """Whether ``path`` is a PNG that deskbreak wrote (it carries deskbreak's text chunk).
 
-        with Image.open(path) as im:
-            text = getattr(im, "text", {}) or im.info
-            return str(text.get(PNG_MARK_KEY, "")).split(" ")[0] == PNG_MARK
+    Read with the standard library: the PNG signature, then chunk by chunk up to ``IEND``;
+    a ``tEXt`` chunk is "key NUL value" in latin-1. A file that is not a whole PNG is not
+    ours. Never raises.
+    """
+    try:
+        with open(path, "rb") as f:
+            if f.read(8) != _PNG_SIGNATURE:
+                return False
+            marked = False
+            while True:
+                head = f.read(8)
+                if len(head) != 8:
+                    return False  # cut short before IEND
+                length, kind = struct.unpack(">I4s", head)
+                if length > _PNG_MAX_CHUNK:
+                    return False
+                if kind == b"IEND":
+                    return marked and length == 0 and len(f.read(4)) == 4
+                if kind != b"tEXt" or length > _PNG_MAX_TEXT:
+                    f.seek(length + 4, os.SEEK_CUR)
+                    continue
+                body = f.read(length)
+                crc = f.read(4)
+                if len(body) != length or len(crc) != 4:
+                    return False
+                if binascii.crc32(kind + body) & 0xFFFFFFFF != struct.unpack(">I", crc)[0]:
+                    return False
+                name, sep, value = body.partition(b"\0")
+                if sep and name.decode("latin-1") == PNG_MARK_KEY:
+                    marked = value.decode("latin-1").split(" ")[0] == PNG_MARK
     except Exception:
         return False
 
@@ -184,12 +214,15 @@ def _refresh_icon_cache(hicolor: Path) -> None:
         )
 
 
-def notification_icon(base: Path | None = None, cache: Path | None = None) -> str:
+def notification_icon(
+    base: Path | None = None, cache: Path | None = None, draw: bool = True
+) -> str:
     """An absolute path to a PNG of deskbreak's icon, for a notification's icon.
 
     The installed 128 px icon if deskbreak installed it; otherwise one drawn into the user
-    cache folder (once per version). "" if neither can be had (the notification then shows
-    the server's default).
+    cache folder (once per version; with ``draw=False`` only if it is there already: drawing
+    loads Pillow, which the daemon leaves to the icon cache's drawing process). "" if neither
+    can be had (the notification then shows the server's default).
     """
     installed_icon = icon_path(NOTIFICATION_ICON_SIZE, base)
     if installed_icon.is_file() and is_our_png(installed_icon):
@@ -201,6 +234,8 @@ def notification_icon(base: Path | None = None, cache: Path | None = None) -> st
     drawn = cache / f"{ICON_NAME}-{__version__}-{NOTIFICATION_ICON_SIZE}.png"
     if drawn.is_file():
         return str(drawn)
+    if not draw:
+        return ""
     try:
         write_atomic(drawn, icon_png(NOTIFICATION_ICON_SIZE))
     except Exception:

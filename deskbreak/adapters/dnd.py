@@ -78,9 +78,9 @@ class FullscreenSource:
         self._watch_thread: threading.Thread | None = None
         self._watch_stop: Any = None
         try:
-            from Xlib import display as xdisplay
+            from deskbreak.adapters.xdisplay import open_display
 
-            self._display = xdisplay.Display(self._name or None)
+            self._display = open_display(self._name or None)
         except Exception as e:
             self.reason = f"cannot open the X display {self._name!r}: {e}"
 
@@ -165,9 +165,10 @@ class _FullscreenWatch:
 
     def __init__(self, display_name: str) -> None:
         from Xlib import X
-        from Xlib import display as xdisplay
 
-        self.d = xdisplay.Display(display_name or None)
+        from deskbreak.adapters.xdisplay import open_display
+
+        self.d = open_display(display_name or None)
         try:
             self.root = self.d.screen().root
             self.active_atom = self.d.intern_atom("_NET_ACTIVE_WINDOW")

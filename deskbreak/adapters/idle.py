@@ -164,9 +164,9 @@ class XScreenSaverIdle:
         self._wakeup: Any = None
         name = display_name or os.environ.get("DISPLAY", "")
         try:
-            from Xlib import display as xdisplay
+            from deskbreak.adapters.xdisplay import open_display
 
-            d = xdisplay.Display(name or None)
+            d = open_display(name or None, ("MIT-SCREEN-SAVER",))
         except Exception as e:  # python-xlib raises many kinds when the display is unusable
             self.reason = f"cannot open the X display {name!r}: {e}"
             return

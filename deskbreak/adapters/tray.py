@@ -5,9 +5,13 @@ How it works:
 - The daemon describes what the tray should show in a frozen ``TrayModel``. ``menu_spec``
   turns a model into a plain list of ``MenuEntry`` (labels, enabled, radio, submenus and the
   command each item sends). It is pure, so the menu is tested without a display.
-- ``create_tray`` picks pystray's Linux backend itself, imports pystray only then (pystray
-  connects to the display when imported) and returns a ``Tray``. If no backend works it
-  returns a ``NullTray`` and logs why: the reminders keep running without an icon.
+- ``create_tray`` picks the tray. On Linux that is ``deskbreak.adapters.sni.SniTray``, a
+  StatusNotifierItem over jeepney without GTK, whenever a StatusNotifierWatcher runs or no
+  XEmbed tray does (the item then registers when a tray host starts). Only with an XEmbed
+  tray and no watcher, with ``PYSTRAY_BACKEND`` set, or on other systems is it pystray: its
+  backend is picked here, and pystray is imported only then (it connects to the display
+  when imported). If nothing works it returns a ``NullTray`` and logs why: the reminders
+  keep running without an icon.
 - ``Tray.start`` runs pystray's loop on its own daemon thread. ``Tray.update`` may be
   called from any thread; it redraws the icon only when the state or the quantised
   progress changed, and rebuilds the menu only when its description changed.
@@ -18,7 +22,7 @@ Commands: ("now", None), ("accept", None), ("snooze", seconds), ("skip", None),
 ("pause", seconds), ("pause-tomorrow", None), ("resume", None), ("interval", seconds),
 ("open-settings", None), ("quit", None).
 
-Backends on Linux, in order of preference:
+pystray's backends on Linux, in order of preference:
 
 - "appindicator": a StatusNotifierItem with its menu exported over D-Bus (or an XEmbed icon
   when no StatusNotifier host runs). Clicking the icon opens the menu.
@@ -54,7 +58,8 @@ PAUSES: tuple[int, ...] = (1800, 3600, 7200)
 
 ICON_SIZE = 64
 STOP_TIMEOUT = 5.0
-BACKENDS = ("appindicator", "gtk", "xorg")
+BACKENDS = ("sni", "appindicator", "gtk", "xorg")
+PYSTRAY_BACKENDS = BACKENDS[1:]
 
 
 # -- the model and the menu it describes -----------------------------------------------------
@@ -197,7 +202,7 @@ def commands(entries: Sequence[MenuEntry]) -> list[Command]:
 
 
 class Tray(Protocol):
-    backend: str  # "appindicator" | "gtk" | "xorg" | "none" (or "fake")
+    backend: str  # "sni" | "appindicator" | "gtk" | "xorg" | "none" (or "fake")
 
     def start(self) -> None: ...
 
@@ -336,13 +341,29 @@ def create_tray(
 ) -> Tray:
     """A tray icon showing ``model``, not started yet; a ``NullTray`` if none can be shown.
 
-    ``backend`` forces one of "appindicator", "gtk", "xorg"; otherwise the environment
-    variable PYSTRAY_BACKEND, when set, and then the best one available.
+    ``backend`` forces one of "sni", "appindicator", "gtk", "xorg"; otherwise the environment
+    variable PYSTRAY_BACKEND, when set, picks pystray's; otherwise see the module doc.
     """
     if backend is not None and backend not in BACKENDS:
         raise ValueError(f"unknown tray backend {backend!r}; expected one of {BACKENDS}")
+    linux = sys.platform.startswith("linux")
+    failures: list[str] = []
+    if backend == "sni" or (
+        backend is None and linux and not os.environ.get("PYSTRAY_BACKEND") and _sni_wanted()
+    ):
+        try:
+            from deskbreak.adapters.sni import SniTray
+
+            return SniTray(on_command, model, log)
+        except Exception as exc:
+            failures.append(f"sni: {type(exc).__name__}: {exc}")
+            log.debug("tray backend sni failed", exc_info=True)
+            if backend == "sni":
+                log.warning("no tray icon can be shown, reminders continue without it (%s)", exc)
+                return NullTray(failures[0])
+
     candidates: list[str | None]
-    if not sys.platform.startswith("linux"):
+    if not linux:
         candidates = [None]
     elif backend is not None:
         candidates = [backend]
@@ -351,7 +372,6 @@ def create_tray(
     else:
         candidates = list(_available_backends())
 
-    failures: list[str] = []
     for name in candidates:
         try:
             pystray = _import_pystray(name)
@@ -365,6 +385,38 @@ def create_tray(
     reason = "; ".join(failures)
     log.warning("no tray icon can be shown, reminders continue without it (%s)", reason)
     return NullTray(reason)
+
+
+def _sni_wanted() -> bool:
+    """Whether the jeepney StatusNotifierItem is the tray to use here: a watcher runs, or no
+    XEmbed tray does (then a tray host that starts later is most likely a StatusNotifier one,
+    and the item registers with it)."""
+    from deskbreak.adapters.sni import watcher_present
+
+    if watcher_present():
+        return True
+    return not _xembed_tray_present()
+
+
+def _xembed_tray_present() -> bool:
+    """Whether an XEmbed system tray owns ``_NET_SYSTEM_TRAY_Sn`` on the default screen."""
+    if not os.environ.get("DISPLAY"):
+        return False
+    try:
+        from Xlib import display as xdisplay
+
+        x = xdisplay.Display()
+    except Exception:
+        return False
+    try:
+        screen = x.get_default_screen()
+        owner = x.get_selection_owner(x.intern_atom(f"_NET_SYSTEM_TRAY_S{screen}"))
+        return bool(int(getattr(owner, "id", owner) or 0))
+    except Exception:
+        return False
+    finally:
+        with contextlib.suppress(Exception):
+            x.close()
 
 
 class PystrayTray:
