@@ -3,6 +3,7 @@ client can do, and what it cannot."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pwd
@@ -247,6 +248,25 @@ AS_NOBODY = [
 needs_root = pytest.mark.skipif(os.getuid() != 0, reason="needs root to switch users")
 
 
+@contextlib.contextmanager
+def reachable_by_others(*paths: Path) -> Iterator[None]:
+    """Let another user reach ``paths`` (the checkout, the venv) for the duration: a folder
+    above them without search permission for others (a private temporary folder holding
+    the clone) gets it, and its mode is restored afterwards."""
+    changed: dict[Path, int] = {}
+    for path in paths:
+        for folder in [path.resolve(), *path.resolve().parents]:
+            mode = folder.stat().st_mode
+            if folder not in changed and not mode & stat.S_IXOTH:
+                changed[folder] = stat.S_IMODE(mode)
+                os.chmod(folder, stat.S_IMODE(mode) | stat.S_IXOTH)
+    try:
+        yield
+    finally:
+        for folder, mode in changed.items():
+            os.chmod(folder, mode)
+
+
 @needs_root
 def test_another_user_cannot_even_reach_the_socket(running: DaemonHome) -> None:
     code = (
@@ -294,7 +314,9 @@ def test_the_daemon_refuses_a_peer_of_another_uid() -> None:
         home = DaemonHome(config=None)
         home.runtime = root / "run"
         home.env = env
+        reach = reachable_by_others(Path(__file__).resolve().parent.parent, Path(sys.prefix))
         try:
+            reach.__enter__()
             daemon = home.spawn("-v", wrapper=AS_NOBODY)
 
             def listening() -> bool:
@@ -332,5 +354,6 @@ def test_the_daemon_refuses_a_peer_of_another_uid() -> None:
             assert "refused a control connection from uid 0" in home.output(daemon)
         finally:
             home.stop()
+            reach.__exit__(None, None, None)
     finally:
         shutil.rmtree(root, ignore_errors=True)
