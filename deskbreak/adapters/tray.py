@@ -59,7 +59,6 @@ PAUSES: tuple[int, ...] = (1800, 3600, 7200)
 ICON_SIZE = 64
 STOP_TIMEOUT = 5.0
 BACKENDS = ("sni", "appindicator", "gtk", "xorg")
-PYSTRAY_BACKENDS = BACKENDS[1:]
 
 
 # -- the model and the menu it describes -----------------------------------------------------
