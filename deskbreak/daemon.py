@@ -99,7 +99,14 @@ class _DndChanged:
     reason: str | None
 
 
-_Item = c.Event | _Command | _Stop | _Request | _Reload | _GuideOutcome | _Woke | _DndChanged
+@dataclass(frozen=True)
+class Redraw:
+    """The tray's words are due to change ("in 5 min" becomes "in 4 min")."""
+
+
+_Item = (
+    c.Event | _Command | _Stop | _Request | _Reload | _GuideOutcome | _Woke | _DndChanged | Redraw
+)
 
 
 def has_display() -> bool:
@@ -168,7 +175,8 @@ class Daemon:
         self._drift = DriftGuard(self.clock.wall(), self.clock.monotonic())
         self._last_drift_check = self.clock.monotonic()
         self._core_deadline: float | None = None
-        self._refresh_at: float | None = None  # when the tray's words next change
+        self._refresh_at: float | None = None  # when the tray's words next change (wall)
+        self._refresh_mono: float | None = None  # the same moment on the monotonic clock
         self.exit_code = 0
         self._stopping = False
         # Control: the socket, the single-instance lock, the settings watcher, live reload.
@@ -504,11 +512,30 @@ class Daemon:
             self._tell("deskbreak: history", notice)
         try:
             while not self._stopping:
-                self.step(self._queue.get())
+                self.step(self._next_item())
         finally:
             self.stop_adapters()
             log.info("deskbreak stopped")
         return self.exit_code
+
+    def _next_item(self) -> _Item:
+        """The next queued item; or, when the tray's words are due to change first, a Redraw.
+
+        The owning thread waits for that moment itself: a redraw is then one wake-up of one
+        thread (the timer's thread is for the core's moments)."""
+        wait = self.redraw_in()
+        if wait is None:
+            return self._queue.get()
+        try:
+            return self._queue.get(timeout=max(0.0, wait))
+        except queue.Empty:
+            return Redraw()
+
+    def redraw_in(self) -> float | None:
+        """Seconds until the tray's words change, or None when nothing needs redrawing."""
+        if self._refresh_mono is None:
+            return None
+        return self._refresh_mono - self.clock.monotonic()
 
     def step(self, item: _Item) -> None:
         """Handle one queued item. Never raises: the daemon survives whatever comes in."""
@@ -535,6 +562,10 @@ class Daemon:
                     self.timer.wakeup()
             elif isinstance(item, _DndChanged):
                 self._dnd_changed(item.reason)
+            elif isinstance(item, Redraw):
+                wait = self.redraw_in()
+                if wait is not None and wait <= 0:
+                    self._refresh(self.clock.wall())
             elif isinstance(item, c.AwayStarted) and self._following_guide(item):
                 log.info("no input while the guided window is followed: not away")
             else:
@@ -602,8 +633,12 @@ class Daemon:
 
     def _arm(self, status: c.Status) -> None:
         # While the user is away nobody reads the tray: its words wait for their return.
+        # The owning thread waits for them (_next_item); the timer for the core's moments.
         self._refresh_at = None if status.away else next_refresh(status)
-        candidates = [t for t in (self._core_deadline, self._refresh_at) if t is not None]
+        self._refresh_mono = None
+        if self._refresh_at is not None and self.tray is not None and not self.terminal:
+            self._refresh_mono = self.clock.monotonic() + (self._refresh_at - status.now)
+        candidates = [t for t in (self._core_deadline,) if t is not None]
         if self.dnd is not None and status.held:
             candidates.append(status.now + DND_RECHECK)
         # Without logind's word on suspend, look at the clocks at least once a minute: the
@@ -612,9 +647,8 @@ class Daemon:
         self.timer.arm(min(candidates) if candidates else None, look)
 
     def _tick_wanted(self) -> bool:
-        """Whether a timer tick is due for the core or the tray (not just a look)."""
-        now = self.clock.wall()
-        return any(t is not None and now >= t for t in (self._core_deadline, self._refresh_at))
+        """Whether a timer tick is due for the core (not just a look at the clocks)."""
+        return self._core_deadline is not None and self.clock.wall() >= self._core_deadline
 
     def _hears_sleep(self) -> bool:
         watching = getattr(self.session, "watching", None) or []

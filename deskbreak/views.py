@@ -15,22 +15,40 @@ from deskbreak.wallclock import clock_label
 INTERVAL_CHOICES = (20 * 60, 30 * 60, 45 * 60, 60 * 60, 90 * 60)
 SNOOZE_CHOICES = (5 * 60, 10 * 60, 15 * 60)
 
+# The tray's countdown: minute by minute for the last NEAR seconds (5 min); before that, to the
+# nearest STEP ("in about 35 min"). Every change of its words wakes the tray host and
+# deskbreak, so a far-off stretch is not counted down every minute.
+NEAR = 5 * 60
+STEP = 5 * 60
 
-def headline(status: c.Status) -> tuple[str, str]:
-    """(tooltip, menu header) for a status: "Next: Neck flexion in 23 min" / "... at 14:05"."""
+
+def countdown(remaining: float) -> str:
+    """The tray's words for the time left: "7 min" close by, "about 35 min" further away."""
+    if remaining <= NEAR:
+        return humanize(remaining)
+    steps = -int(-(remaining / STEP - 0.5) // 1)  # nearest step; a half rounds down
+    return f"about {humanize(max(steps * STEP, NEAR))}"
+
+
+def headline(status: c.Status, *, tray: bool = False) -> tuple[str, str]:
+    """(tooltip, menu header) for a status: "Next: Neck flexion in 23 min" / "... at 14:05".
+
+    ``tray``: the tray's words, which give a far-off time only roughly ("in about 35 min").
+    """
     now = status.now
     name = status.exercise_name
+    left = countdown if tray else humanize
     if status.held:
         text = f"Held: {name} ({status.held})"
         return text, text
     if status.state == "waiting" and status.next_at is not None:
         return (
-            f"Next: {name} in {humanize(status.next_at - now)}",
+            f"Next: {name} in {left(status.next_at - now)}",
             f"Next: {name} at {clock_label(status.next_at, now)}",
         )
     if status.state == "snoozed" and status.next_at is not None:
         return (
-            f"Snoozed: {name} in {humanize(status.next_at - now)}",
+            f"Snoozed: {name} in {left(status.next_at - now)}",
             f"Snoozed: {name} until {clock_label(status.next_at, now)}",
         )
     if status.state == "due":
@@ -65,7 +83,7 @@ def progress_line(status: c.Status) -> str:
 
 def tray_model(status: c.Status, settings: Settings, tray_module: Any) -> Any:
     """The tray's view of a status snapshot."""
-    tooltip, header = headline(status)
+    tooltip, header = headline(status, tray=True)
     r = settings.reminders
     answering = status.state in ("due", "snoozed")
     return tray_module.TrayModel(
@@ -91,6 +109,10 @@ def next_refresh(status: c.Status) -> float | None:
     if status.next_at is None or status.state not in ("waiting", "snoozed"):
         return None
     remaining = status.next_at - status.now
+    if remaining > NEAR:
+        # The next lower of NEAR and the half steps where the rounding changes.
+        half = (-int(-(remaining - STEP / 2) // STEP) - 1) * STEP + STEP / 2
+        return status.next_at - max(half, NEAR)
     if remaining <= 60:
         return None  # the due time itself is the next change
     minutes_shown = -(-remaining // 60)

@@ -43,7 +43,7 @@ BUDGET = 4.0  # wake-ups a minute while idle, for the whole daemon
 CONFIG = """\
 # deskbreak settings for the wake-up benchmark
 [reminders]
-interval = "3h"   # no reminder during the measurement
+interval = "{interval}"   # no reminder during the measurement
 
 [away]
 idle = {idle}
@@ -108,7 +108,11 @@ def stand_in_logind(wanted: bool) -> Iterator[dict[str, str]]:
 def measure(desktop: Desktop, n: int, idle: bool, args: argparse.Namespace) -> Run:
     cfg = desktop.root / f"config-{n}.toml"
     cfg.write_text(
-        CONFIG.format(idle="true" if idle else "false", natural_break=args.natural_break)
+        CONFIG.format(
+            idle="true" if idle else "false",
+            natural_break=args.natural_break,
+            interval=args.interval,
+        )
     )
     own = desktop.root / f"daemon-{n}"
     dirs = {f"XDG_{k}_HOME": str(own / k.lower()) for k in ("STATE", "DATA", "CACHE")}
@@ -176,6 +180,11 @@ def main(argv: list[str] | None = None) -> int:
         choices=("on", "off", "both"),
         default="both",
         help="idle detection on, off, or both in turn (default)",
+    )
+    parser.add_argument(
+        "--interval",
+        default="3h",
+        help="reminder interval (default 3h; under 10m the tooltip changes every minute)",
     )
     parser.add_argument("--runs", type=int, default=1, help="measure each this many times")
     parser.add_argument("--logind", action="store_true", help="give the daemon a stand-in logind")

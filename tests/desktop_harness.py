@@ -528,6 +528,15 @@ def sni_icon(props: dict[str, Any]) -> Any:
         return im.convert("RGBA")
 
 
+def sni_tooltip(props: dict[str, Any]) -> str:
+    """The words a tray host shows over a StatusNotifierItem: its ``ToolTip`` text, or
+    else its ``Title`` (pystray's AppIndicator backend sets only the title)."""
+    tooltip = props.get("ToolTip")
+    if tooltip and tooltip[3]:
+        return str(tooltip[3])
+    return str(props.get("Title", ""))
+
+
 def sni_has_icon(props: dict[str, Any]) -> bool:
     """Whether the item shows a picture yet (deskbreak's first start draws its icons into
     the cache in a moment, and says NewIcon then)."""

@@ -18,7 +18,7 @@ from deskbreak.adapters.session import FakeSessionWatcher
 from deskbreak.adapters.timer import FakeTimer
 from deskbreak.adapters.tray import FakeTray
 from deskbreak.clock import FakeClock
-from deskbreak.daemon import Daemon
+from deskbreak.daemon import Daemon, Redraw
 from deskbreak.views import next_refresh
 
 MIN = 60
@@ -107,13 +107,24 @@ class Rig:
         return [n.title for n in self.notifier.shown]
 
     def wait(self, seconds: float) -> None:
-        """Let time pass; fire the timer whenever it comes due, as the scheduler would."""
+        """Let time pass; fire the timer whenever it comes due, as the scheduler would, and
+        redraw the tray when its words are due to change, as the owning thread would."""
         end = self.clock.wall() + seconds
         timer: FakeTimer = self.d.timer
-        while timer.armed is not None and timer.armed <= end:
-            self.clock.advance(max(0.0, timer.armed - self.clock.wall()))
-            timer.armed = None
-            timer.fire()
+        while True:
+            redraw = self.d.redraw_in()
+            moments = [t for t in (timer.armed,) if t is not None]
+            if redraw is not None:
+                moments.append(self.clock.wall() + max(0.0, redraw))
+            if not moments or min(moments) > end:
+                break
+            at = min(moments)
+            self.clock.advance(max(0.0, at - self.clock.wall()))
+            if timer.armed is not None and timer.armed <= at:
+                timer.armed = None
+                timer.fire()
+            else:
+                self.d.post(Redraw())
             self.d.run_pending()
         self.clock.advance(end - self.clock.wall())
 
@@ -251,14 +262,68 @@ def test_notifier_that_raises_does_not_stop_reminders(tmp_path: Path) -> None:
     assert rig.tray.model.state == "due"  # the tray still shows it is due
 
 
-def test_tooltip_counts_down_and_refreshes_once_a_minute(tmp_path: Path) -> None:
+def test_tooltip_counts_down_roughly_when_far_and_by_the_minute_when_close(
+    tmp_path: Path,
+) -> None:
     rig = Rig(tmp_path)
-    assert rig.tray.model.tooltip == "Next: Wall stretch in 45 min"
+    assert rig.tray.model.tooltip == "Next: Wall stretch in about 45 min"
     rig.wait(2 * MIN + 1)
-    assert rig.tray.model.tooltip == "Next: Wall stretch in 43 min"
+    assert rig.tray.model.tooltip == "Next: Wall stretch in about 45 min"
+    rig.wait(1 * MIN)  # 41:59 left
+    assert rig.tray.model.tooltip == "Next: Wall stretch in about 40 min"
+    status = rig.d.core.status(rig.clock.wall())
+    refresh = next_refresh(status)
+    assert refresh is not None and 4 * MIN < refresh - rig.clock.wall() <= 5 * MIN
+    rig.wait(35 * MIN)  # 6:59 left
+    assert rig.tray.model.tooltip == "Next: Wall stretch in about 5 min"
+    rig.wait(2 * MIN)  # 4:59 left
+    assert rig.tray.model.tooltip == "Next: Wall stretch in 5 min"
+    rig.wait(1 * MIN)
+    assert rig.tray.model.tooltip == "Next: Wall stretch in 4 min"
     status = rig.d.core.status(rig.clock.wall())
     refresh = next_refresh(status)
     assert refresh is not None and 0 < refresh - rig.clock.wall() <= MIN
+
+
+def test_the_tray_words_change_only_when_the_daemon_redraws_them(tmp_path: Path) -> None:
+    """Every moment next_refresh names changes the words, and nothing changes in between:
+    no redraw is wasted and none is missed, over a whole interval."""
+    rig = Rig(tmp_path)
+    changes = 0
+    shown = rig.tray.model.tooltip
+    for _ in range(45 * 60 // 10 - 1):
+        status = rig.d.core.status(rig.clock.wall())
+        refresh = next_refresh(status)
+        rig.wait(10)
+        now = rig.clock.wall()
+        if rig.tray.model.tooltip != shown:
+            changes += 1
+            shown = rig.tray.model.tooltip
+            assert refresh is not None and refresh <= now
+        else:
+            assert refresh is None or refresh > now
+    assert changes == 13  # about 45 → about 5 min (8), then 5, 4 … 1 min (5)
+
+
+def test_the_owning_thread_waits_for_the_words_and_the_timer_only_for_the_reminder(
+    tmp_path: Path,
+) -> None:
+    """A change of the tray's words is the owning thread's own timeout, not a timer tick: it
+    comes only when nothing was queued first, and it leaves the timer where it was."""
+    rig = Rig(tmp_path)
+    timer: FakeTimer = rig.d.timer
+    assert timer.armed == rig.clock.wall() + 45 * MIN  # the reminder, not the words
+    wait = rig.d.redraw_in()
+    assert wait is not None and wait == 2.5 * MIN  # "about 45 min" turns "about 40 min"
+    rig.clock.advance(2.5 * MIN)
+    rig.d.post(c.Tick())
+    assert isinstance(rig.d._next_item(), c.Tick)  # what is queued comes first
+    item = rig.d._next_item()  # nothing queued, and the moment has come: at once
+    assert isinstance(item, Redraw)
+    rig.d.step(item)
+    assert rig.tray.model.tooltip == "Next: Wall stretch in about 40 min"
+    assert timer.armed == rig.clock.wall() + 42.5 * MIN
+    assert rig.d.redraw_in() == 5 * MIN
 
 
 def test_quit_from_the_tray_stops_the_loop(tmp_path: Path) -> None:
@@ -274,7 +339,7 @@ def test_sleeping_machine_counts_as_a_natural_break(tmp_path: Path) -> None:
     rig.d.post(c.Tick())
     rig.d.run_pending()
     assert rig.shown == []  # no reminder greets the user on return
-    assert rig.tray.model.tooltip == "Next: Wall stretch in 45 min"
+    assert rig.tray.model.tooltip == "Next: Wall stretch in about 45 min"
 
 
 # ---------------------------------------------------------------- history and budgets
@@ -477,7 +542,7 @@ def test_idle_past_the_natural_break_is_a_natural_break(tmp_path: Path) -> None:
     rig.d.run_pending()
     assert rig.shown == []  # no reminder greets them
     assert "natural-break" in rig.history.kinds
-    assert rig.tray.model.tooltip == "Next: Wall stretch in 45 min"
+    assert rig.tray.model.tooltip == "Next: Wall stretch in about 45 min"
 
 
 def test_short_idle_shows_the_reminder_on_return(tmp_path: Path) -> None:

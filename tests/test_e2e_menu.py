@@ -8,16 +8,23 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
 
-from deskbreak.durations import humanize
 from deskbreak.icon import GREY, ORANGE, TEAL
 from deskbreak.wallclock import clock_label
-from tests.desktop_harness import Desktop, count_pixels, sni_has_icon, sni_icon, sni_icon_id
+from tests.desktop_harness import (
+    Desktop,
+    count_pixels,
+    sni_has_icon,
+    sni_icon,
+    sni_icon_id,
+    sni_tooltip,
+)
 from tests.e2e_daemon import RunningDaemon, settings_text
 
 pytestmark = pytest.mark.desktop
@@ -184,7 +191,7 @@ def test_frequency_is_saved_with_the_comments_and_replans_the_next_reminder(
         started = daemon.logged_at("deskbreak started")
         menu = daemon.wait_for_header("Next: Wall stretch at ")
         assert menu.labels()[0] in next_at(started, 5400), menu.labels()
-        assert daemon.properties()["Title"] == f"Next: Wall stretch in {humanize(5400)}"
+        assert sni_tooltip(daemon.properties()) == "Next: Wall stretch in about 1 h 30 min"
 
         daemon.click("Frequency", "Every 20 min")
         desktop.wait_for(
@@ -201,9 +208,31 @@ def test_frequency_is_saved_with_the_comments_and_replans_the_next_reminder(
         checked = [c.label for c in frequency.children if c.toggle_state == 1]
         assert checked == ["Every 20 min"]
         desktop.wait_for(
-            lambda: daemon.properties()["Title"] == "Next: Wall stretch in 20 min",
+            lambda: sni_tooltip(daemon.properties()) == "Next: Wall stretch in about 20 min",
             what="the tooltip to say 20 min",
         )
+        daemon.assert_alive()
+    finally:
+        daemon.stop()
+
+
+def test_the_tooltip_counts_down_while_nothing_else_happens(
+    desktop: Desktop, tmp_path: Path
+) -> None:
+    """Only time passes: the daemon redraws the tray's words by itself when they change,
+    "in 2 min" to "in 1 min" as the last minute begins (5 s after the start here)."""
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(settings_text(interval="1m5s"))
+    daemon = RunningDaemon(desktop, cfg)
+    try:
+        daemon.wait_for_header("Next: Wall stretch at ")
+        started = daemon.logged_at("deskbreak started")
+        desktop.wait_for(
+            lambda: sni_tooltip(daemon.properties()) == "Next: Wall stretch in 1 min",
+            timeout=20,
+            what="the tooltip to say 1 min",
+        )
+        assert time.time() - started >= 4.5  # not before the words were true
         daemon.assert_alive()
     finally:
         daemon.stop()

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from deskbreak.durations import format_duration, humanize, parse_duration
+from deskbreak.views import countdown
 from deskbreak.wallclock import clock_label, next_clock_time, parse_clock, start_of_tomorrow
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -87,3 +88,25 @@ def test_parse_clock_rejects(text: str) -> None:
 
 def test_parse_clock() -> None:
     assert parse_clock("09:05") == (9, 5)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [
+        (45, "45 s"),
+        (4 * 60 + 1, "5 min"),
+        (5 * 60, "5 min"),
+        (5 * 60 + 1, "about 5 min"),
+        (7 * 60 + 30, "about 5 min"),
+        (7 * 60 + 31, "about 10 min"),
+        (12 * 60 + 31, "about 15 min"),
+        (23 * 60, "about 25 min"),
+        (44 * 60 + 55, "about 45 min"),
+        (65 * 60, "about 1 h 5 min"),
+        (3 * 3600, "about 3 h"),
+    ],
+)
+def test_the_tray_counts_down_by_the_minute_only_for_the_last_five(
+    seconds: float, words: str
+) -> None:
+    assert countdown(seconds) == words

@@ -19,7 +19,15 @@ from typing import Any, cast
 
 import pytest
 
-from tests.desktop_harness import Desktop, Proc, count_pixels, sni_has_icon, sni_icon, sni_icon_id
+from tests.desktop_harness import (
+    Desktop,
+    Proc,
+    count_pixels,
+    sni_has_icon,
+    sni_icon,
+    sni_icon_id,
+    sni_tooltip,
+)
 
 pytestmark = pytest.mark.desktop
 
@@ -170,7 +178,7 @@ def test_tray_item_registers_shows_its_menu_and_sends_clicks(
         what="the tray item to be active with its icon",
     )
     assert props["Id"] == "deskbreak"
-    assert props["Title"] == "Next: Neck flexion in 23 min"
+    assert sni_tooltip(props) == "Next: Neck flexion in 23 min"
     waiting_icon = sni_icon_id(props)
     assert image_share(props, TEAL) > 0.25
     assert image_share(props, ORANGE) == 0
@@ -204,7 +212,7 @@ def test_tray_item_registers_shows_its_menu_and_sends_clicks(
         what="the tray icon to change",
     )
     assert image_share(props, ORANGE) > 0.5
-    assert props["Title"] == "Stretch now: Neck flexion"
+    assert sni_tooltip(props) == "Stretch now: Neck flexion"
     snooze = desktop.menu_layout(item).find("Snooze")
     assert snooze is not None and snooze.labels() == ["5 min", "10 min", "15 min"]
 

@@ -9,17 +9,20 @@ itself. pystray stays the tray for XEmbed-only trays and other systems (``create
 
 How it works:
 
-- One jeepney connection to the session bus. It takes the name
-  ``org.kde.StatusNotifierItem-PID-1``, serves ``org.kde.StatusNotifierItem`` at
-  ``/StatusNotifierItem`` and ``com.canonical.dbusmenu`` at ``/MenuBar``, and registers with
-  the StatusNotifierWatcher, again whenever a watcher appears (a tray host started or
-  restarted later) and, when a watcher refuses (one that owns its name a moment before it
-  serves), again after 0.25, 0.5, 1, 2 and 4 s.
+- One jeepney connection to the session bus. It serves ``org.kde.StatusNotifierItem`` at
+  ``/StatusNotifierItem`` and ``com.canonical.dbusmenu`` at ``/MenuBar``, and registers
+  that object path with the StatusNotifierWatcher (as libappindicator does: the host then
+  talks to the connection itself, with no name to look up before each call). It registers
+  again whenever a watcher appears (a tray host started or restarted later) and, when a
+  watcher refuses (one that owns its name a moment before it serves), again after 0.25,
+  0.5, 1, 2 and 4 s.
 - One thread blocks reading the connection and answers the host: properties, the dbusmenu
   calls, ``Event`` (a click: handed to the daemon as a command; the daemon only queues it).
   It wakes only when the host asks something.
 - ``update(model)`` runs on the daemon's thread. It compares with what is shown and sends
-  only what changed: ``NewIcon``; ``NewTitle`` and ``NewToolTip``; ``LayoutUpdated``.
+  only what changed: ``NewIcon``, ``NewToolTip``, ``LayoutUpdated``. Each makes the host
+  ask for the property again (some hosts ask for three), so it says nothing that did not
+  change. ``Title`` is the application's name and never changes.
 - Menu items keep their ids while their place and command stay the same, so a click on a
   menu the host drew before a change still does what its label said, and a click on an
   item that is gone does nothing.
@@ -33,7 +36,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import socket
 import threading
 from collections.abc import Callable, Sequence
@@ -51,6 +53,7 @@ PROPERTIES = "org.freedesktop.DBus.Properties"
 INTROSPECTABLE = "org.freedesktop.DBus.Introspectable"
 PEER = "org.freedesktop.DBus.Peer"
 APP_ID = "deskbreak"
+APP_NAME = "deskbreak"
 CALL_TIMEOUT = 5.0
 RETRIES = (0.25, 0.5, 1.0, 2.0, 4.0)  # seconds before registering again after a refusal
 STOP_TIMEOUT = 5.0
@@ -63,6 +66,7 @@ _ITEM_XML = f"""<node><interface name="{ITEM}">
 <property name="WindowId" type="i" access="read"/>
 <property name="IconName" type="s" access="read"/>
 <property name="IconPixmap" type="a(iiay)" access="read"/>
+<property name="IconThemePath" type="s" access="read"/>
 <property name="ToolTip" type="(sa(iiay)ss)" access="read"/>
 <property name="ItemIsMenu" type="b" access="read"/>
 <property name="Menu" type="o" access="read"/>
@@ -230,7 +234,6 @@ class SniTray:
         self._log = log
         self._lock = threading.RLock()  # the state below, and every send
         self._conn = open_dbus_connection(bus=bus, auth_timeout=CALL_TIMEOUT)
-        self._name = f"{ITEM}-{os.getpid()}-1"
         self._thread: threading.Thread | None = None
         self._stopped = False
         self._status = "Active"
@@ -242,7 +245,7 @@ class SniTray:
         self._spec: list[MenuEntry] = []
         self._key: tuple[str, float] | None = None
         self._pixmaps: list[tuple[int, int, bytes]] | None = None
-        self._title = ""
+        self._tooltip = ""
         self._set_model(model)
 
     # -- Tray -------------------------------------------------------------------------------
@@ -253,9 +256,6 @@ class SniTray:
         with self._lock:
             if self._thread is not None or self._stopped:
                 return
-            reply = self._call(message_bus.RequestName(self._name, 4))  # 4: do not queue
-            if reply[0] not in (1, 4):  # primary owner / already owner
-                raise RuntimeError(f"could not own the bus name {self._name} (reply {reply[0]})")
             rule = MatchRule(
                 type="signal",
                 sender="org.freedesktop.DBus",
@@ -274,12 +274,12 @@ class SniTray:
         with self._lock:
             if self._stopped:
                 return
-            old_key, old_title, old_revision = self._key, self._title, self._menu.revision
+            old_key, old_tooltip, old_revision = self._key, self._tooltip, self._menu.revision
             self._set_model(model)
+            # Each signal makes the host ask for that property again: only what changed.
             if self._key != old_key:
                 self._signal(ITEM_PATH, ITEM, "NewIcon")
-            if self._title != old_title:
-                self._signal(ITEM_PATH, ITEM, "NewTitle")
+            if self._tooltip != old_tooltip:
                 self._signal(ITEM_PATH, ITEM, "NewToolTip")
             if self._menu.revision != old_revision:
                 self._signal(MENU_PATH, MENU, "LayoutUpdated", "ui", (self._menu.revision, 0))
@@ -316,7 +316,7 @@ class SniTray:
         if picture != self._key:
             self._key = picture
             self._pixmaps = None  # read when the host asks for them
-        self._title = model.tooltip
+        self._tooltip = model.tooltip
         spec = menu_spec(model)
         if spec != self._spec:
             self._spec = spec
@@ -336,12 +336,13 @@ class SniTray:
         return {
             "Category": ("s", "ApplicationStatus"),
             "Id": ("s", APP_ID),
-            "Title": ("s", self._title),
+            "Title": ("s", APP_NAME),  # names the application; the words are the tooltip's
             "Status": ("s", self._status),
             "WindowId": ("i", 0),
             "IconName": ("s", ""),
             "IconPixmap": ("a(iiay)", self._pixmaps or []),
-            "ToolTip": ("(sa(iiay)ss)", ("", [], "deskbreak", self._title)),
+            "IconThemePath": ("s", ""),
+            "ToolTip": ("(sa(iiay)ss)", ("", [], APP_NAME, self._tooltip)),
             "ItemIsMenu": ("b", True),
             "Menu": ("o", MENU_PATH),
         }
@@ -391,7 +392,7 @@ class SniTray:
         from jeepney import DBusAddress, new_method_call
 
         watcher = DBusAddress(WATCHER_PATH, bus_name=WATCHER, interface=WATCHER)
-        msg = new_method_call(watcher, "RegisterStatusNotifierItem", "s", (self._name,))
+        msg = new_method_call(watcher, "RegisterStatusNotifierItem", "s", (ITEM_PATH,))
         with self._lock:
             if self._stopped:
                 return

@@ -21,8 +21,8 @@ that long on the monotonic clock, which never jumps. So:
   a clock change): a look that finds nothing wakes no other thread.
 
 Between those moments the thread sleeps: no periodic wake-ups. And each moment wakes one
-thread of the timer, once (the daemon re-arms after every tick, and the tray's words
-change every minute, so this is the daemon's cost of being idle):
+thread of the timer, once (the daemon re-arms after every tick; the tray's words are not
+the timer's business: the daemon's own thread waits for them):
 
 - The tick is posted by the thread that waited for it: APScheduler runs the job in its own
   thread (``DebugExecutor``), so no pool thread exists or wakes. The post is the thread's
@@ -42,9 +42,8 @@ change every minute, so this is the daemon's cost of being idle):
   a few milliseconds later, and only a wake can give a sleeping thread a new timeout; that
   wake would come while the daemon's thread holds the interpreter lock, so the woken
   thread would first wait for the lock, more switches for both. So the thread guesses: the
-  next moment comes as long after this one as this one came after the last (the tray's
-  words change on the minute, and the reminder is due on one of those minutes: the guess
-  holds all day). It sleeps until then and ``LATE / 2`` more; the moment the daemon names
+  next moment comes as long after this one as this one came after the last (reminders
+  answered or missed in a steady rhythm come at steady intervals). It sleeps until then and ``LATE / 2`` more; the moment the daemon names
   in the meantime is within ``LATE`` of that, so ``arm()`` leaves it asleep, and the one
   wake brings the tick, some hundredths of a second late. A wrong guess costs one more
   wake: too early, the thread wakes, reads the moment and waits on; too late, ``arm()``
