@@ -15,15 +15,15 @@ from deskbreak.wallclock import clock_label
 INTERVAL_CHOICES = (20 * 60, 30 * 60, 45 * 60, 60 * 60, 90 * 60)
 SNOOZE_CHOICES = (5 * 60, 10 * 60, 15 * 60)
 
-# The tray's countdown: minute by minute for the last NEAR seconds (5 min); before that, to the
-# nearest STEP ("in about 35 min"). Every change of its words wakes the tray host and
-# deskbreak, so a far-off stretch is not counted down every minute.
-NEAR = 5 * 60
+# The tray's countdown: minute by minute for the last NEAR seconds (3 min); before that, to
+# the nearest STEP ("in about 35 min"). Every change of its words wakes deskbreak and the
+# tray host (which asks for them), so a far-off stretch is not counted down every minute.
+NEAR = 3 * 60
 STEP = 5 * 60
 
 
 def countdown(remaining: float) -> str:
-    """The tray's words for the time left: "7 min" close by, "about 35 min" further away."""
+    """The tray's words for the time left: "2 min" close by, "about 35 min" further away."""
     if remaining <= NEAR:
         return humanize(remaining)
     steps = -int(-(remaining / STEP - 0.5) // 1)  # nearest step; a half rounds down

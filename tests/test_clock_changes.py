@@ -178,10 +178,10 @@ def test_a_suspend_is_seen_before_whatever_comes_first_after_it(tmp_path: Path) 
 
 
 def test_while_the_user_is_away_the_tray_is_not_refreshed(tmp_path: Path) -> None:
-    """The tray's "in 4 min" changes every minute, but nobody reads it while the screen is
+    """The tray's "in 2 min" changes every minute, but nobody reads it while the screen is
     locked: with logind there is then nothing to wake up for at all."""
     rig = DaemonRig(tmp_path)
-    rig.wait(41 * MIN)
+    rig.wait(43 * MIN)
     timer: FakeTimer = rig.d.timer
     redraw = rig.d.redraw_in()
     assert redraw is not None and 0 < redraw <= MIN  # the words

@@ -274,12 +274,12 @@ def test_tooltip_counts_down_roughly_when_far_and_by_the_minute_when_close(
     status = rig.d.core.status(rig.clock.wall())
     refresh = next_refresh(status)
     assert refresh is not None and 4 * MIN < refresh - rig.clock.wall() <= 5 * MIN
-    rig.wait(35 * MIN)  # 6:59 left
+    rig.wait(37 * MIN)  # 4:59 left
     assert rig.tray.model.tooltip == "Next: Wall stretch in about 5 min"
-    rig.wait(2 * MIN)  # 4:59 left
-    assert rig.tray.model.tooltip == "Next: Wall stretch in 5 min"
+    rig.wait(2 * MIN)  # 2:59 left
+    assert rig.tray.model.tooltip == "Next: Wall stretch in 3 min"
     rig.wait(1 * MIN)
-    assert rig.tray.model.tooltip == "Next: Wall stretch in 4 min"
+    assert rig.tray.model.tooltip == "Next: Wall stretch in 2 min"
     status = rig.d.core.status(rig.clock.wall())
     refresh = next_refresh(status)
     assert refresh is not None and 0 < refresh - rig.clock.wall() <= MIN
@@ -302,7 +302,7 @@ def test_the_tray_words_change_only_when_the_daemon_redraws_them(tmp_path: Path)
             assert refresh is not None and refresh <= now
         else:
             assert refresh is None or refresh > now
-    assert changes == 13  # about 45 → about 5 min (8), then 5, 4 … 1 min (5)
+    assert changes == 11  # about 45 → about 5 min (8), then 3, 2, 1 min (3)
 
 
 def test_the_owning_thread_waits_for_the_words_and_the_timer_only_for_the_reminder(

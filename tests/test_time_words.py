@@ -94,9 +94,9 @@ def test_parse_clock() -> None:
     ("seconds", "words"),
     [
         (45, "45 s"),
-        (4 * 60 + 1, "5 min"),
-        (5 * 60, "5 min"),
-        (5 * 60 + 1, "about 5 min"),
+        (2 * 60 + 1, "3 min"),
+        (3 * 60, "3 min"),
+        (3 * 60 + 1, "about 5 min"),
         (7 * 60 + 30, "about 5 min"),
         (7 * 60 + 31, "about 10 min"),
         (12 * 60 + 31, "about 15 min"),
@@ -106,7 +106,7 @@ def test_parse_clock() -> None:
         (3 * 3600, "about 3 h"),
     ],
 )
-def test_the_tray_counts_down_by_the_minute_only_for_the_last_five(
+def test_the_tray_counts_down_by_the_minute_only_for_the_last_three(
     seconds: float, words: str
 ) -> None:
     assert countdown(seconds) == words

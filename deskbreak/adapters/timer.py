@@ -43,9 +43,10 @@ the timer's business: the daemon's own thread waits for them):
   wake would come while the daemon's thread holds the interpreter lock, so the woken
   thread would first wait for the lock, more switches for both. So the thread guesses: the
   next moment comes as long after this one as this one came after the last (reminders
-  answered or missed in a steady rhythm come at steady intervals). It sleeps until then and ``LATE / 2`` more; the moment the daemon names
-  in the meantime is within ``LATE`` of that, so ``arm()`` leaves it asleep, and the one
-  wake brings the tick, some hundredths of a second late. A wrong guess costs one more
+  answered or missed in a steady rhythm come at steady intervals). It sleeps until then
+  and ``LATE / 2`` more; the moment the daemon names in the meantime is within ``LATE`` of
+  that, so ``arm()`` leaves it asleep, and the one wake brings the tick, some hundredths
+  of a second late. A wrong guess costs one more
   wake: too early, the thread wakes, reads the moment and waits on; too late, ``arm()``
   wakes it. With no guess (the first tick, or one a look brought early) it reads after
   ``SETTLE`` (a second): the daemon has answered by then.
