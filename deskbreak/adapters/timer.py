@@ -264,6 +264,46 @@ class MonotonicTimer(_ClockRules):
                 self._busy = True
 
 
+def _import_apscheduler() -> Any:
+    """The APScheduler classes the timer uses, imported without asyncio and ssl.
+
+    APScheduler 3 imports asyncio only for ``iscoroutinefunction`` (from Python 3.14 on it
+    takes ``inspect``'s), and asyncio, 29 modules, imports ssl, which maps OpenSSL's
+    libcrypto: together some 5 MiB in a daemon that never runs an event loop or speaks TLS.
+    While APScheduler is imported, ``sys.modules`` holds a stand-in "asyncio" that offers
+    ``inspect.iscoroutinefunction`` (the same answer for every function the daemon hands
+    APScheduler), and None for "ssl" (``import ssl`` then raises ImportError). Both are
+    taken out right after, so a later ``import asyncio`` or ``import ssl`` anywhere else
+    gets the real module.
+    """
+    import inspect
+    import types
+
+    stand_ins: dict[str, Any] = {}
+    if "asyncio" not in sys.modules:
+        asyncio = types.ModuleType("asyncio", "deskbreak's stand-in while APScheduler imports")
+        asyncio.iscoroutinefunction = inspect.iscoroutinefunction  # type: ignore[attr-defined]
+        stand_ins["asyncio"] = asyncio
+    if "ssl" not in sys.modules:
+        stand_ins["ssl"] = None
+    sys.modules.update(stand_ins)
+    try:
+        from apscheduler.executors.debug import DebugExecutor
+        from apscheduler.schedulers.background import BackgroundScheduler
+        from apscheduler.schedulers.blocking import BlockingScheduler
+        from apscheduler.triggers.date import DateTrigger
+    finally:
+        for name, module in stand_ins.items():
+            if sys.modules.get(name, module) is module:
+                sys.modules.pop(name, None)
+    return types.SimpleNamespace(
+        DebugExecutor=DebugExecutor,
+        BackgroundScheduler=BackgroundScheduler,
+        BlockingScheduler=BlockingScheduler,
+        DateTrigger=DateTrigger,
+    )
+
+
 class SchedulerTimer(_ClockRules):
     """APScheduler 3 fires the ticks, on its own thread; see the module's docstring.
 
@@ -293,27 +333,10 @@ class SchedulerTimer(_ClockRules):
         self._tick_due = False  # the job ran this round: the tick is to be posted
 
     def start(self) -> None:
-        # APScheduler 3 imports asyncio (only for iscoroutinefunction), and asyncio imports
-        # ssl, which maps OpenSSL's libcrypto (some 3.5 MiB) into a daemon that never speaks
-        # TLS. While "ssl" is None in sys.modules, ``import ssl`` raises ImportError, and
-        # asyncio is written to do without it (it then has no TLS in this process, which the
-        # daemon never needs). The None is taken out right after, so a later ``import ssl``
-        # anywhere else works as usual.
-        block_ssl = "ssl" not in sys.modules
-        if block_ssl:
-            sys.modules["ssl"] = None  # type: ignore[assignment]
-        try:
-            from apscheduler.executors.debug import DebugExecutor
-            from apscheduler.schedulers.background import BackgroundScheduler
-            from apscheduler.schedulers.blocking import BlockingScheduler
-            from apscheduler.triggers.date import DateTrigger
-        finally:
-            if block_ssl and "ssl" in sys.modules and sys.modules["ssl"] is None:
-                del sys.modules["ssl"]
-
+        aps = _import_apscheduler()
         timer = self
 
-        class Scheduler(BackgroundScheduler):  # type: ignore[misc]
+        class Scheduler(aps.BackgroundScheduler):  # type: ignore[misc,name-defined]
             def _process_jobs(self) -> float | None:
                 return timer._round(super()._process_jobs)
 
@@ -325,17 +348,17 @@ class SchedulerTimer(_ClockRules):
 
             def shutdown(self, wait: bool = True) -> None:
                 if self.on_own_thread():  # from a tick: it cannot wait for itself to end
-                    BlockingScheduler.shutdown(self, wait)  # it ends after this round
+                    aps.BlockingScheduler.shutdown(self, wait)  # it ends after this round
                 else:
                     super().shutdown(wait)
 
             def on_own_thread(self) -> bool:
                 return threading.current_thread() is getattr(self, "_thread", None)
 
-        self._date_trigger = DateTrigger
+        self._date_trigger = aps.DateTrigger
         self._scheduler = Scheduler(
             timezone=UTC,
-            executors={"default": DebugExecutor()},
+            executors={"default": aps.DebugExecutor()},
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
         )
         # APScheduler logs every run at INFO; keep the log about deskbreak.
