@@ -6,7 +6,9 @@ it off (``--idle``), ``--runs`` times each. Nobody touches that X server: each r
 with one ``xdotool`` mouse move (the user just left), then the idle counter only grows.
 ``natural_break`` is short (``--natural-break``, 10 s by default) and the daemon settles
 longer than that (``--settle``) before the measurement: with idle detection on, the user
-is away throughout, as an idle user is. The interval is long, so no reminder comes.
+is away throughout, as an idle user is. The interval is long (``--interval``, 3 h by
+default), so no reminder comes; with ``--interval 45m --seconds 2670`` the measurement
+spans a whole real interval, with every change of the tray's words in it.
 
 By default the daemon gets this machine's system bus, logind or not. ``--logind`` gives it
 a private system bus with a stand-in logind (tests/fake_bus.py) instead, as on a desktop
