@@ -175,8 +175,7 @@ class Daemon:
         self._drift = DriftGuard(self.clock.wall(), self.clock.monotonic())
         self._last_drift_check = self.clock.monotonic()
         self._core_deadline: float | None = None
-        self._refresh_at: float | None = None  # when the tray's words next change (wall)
-        self._refresh_mono: float | None = None  # the same moment on the monotonic clock
+        self._refresh_mono: float | None = None  # when the tray's words next change
         self.exit_code = 0
         self._stopping = False
         # Control: the socket, the single-instance lock, the settings watcher, live reload.
@@ -634,11 +633,11 @@ class Daemon:
     def _arm(self, status: c.Status) -> None:
         # While the user is away nobody reads the tray: its words wait for their return.
         # The owning thread waits for them (_next_item); the timer for the core's moments.
-        self._refresh_at = None if status.away else next_refresh(status)
+        refresh_at = None if status.away else next_refresh(status)
         self._refresh_mono = None
-        if self._refresh_at is not None and self.tray is not None and not self.terminal:
-            self._refresh_mono = self.clock.monotonic() + (self._refresh_at - status.now)
-        candidates = [t for t in (self._core_deadline,) if t is not None]
+        if refresh_at is not None and self.tray is not None and not self.terminal:
+            self._refresh_mono = self.clock.monotonic() + (refresh_at - status.now)
+        candidates = [] if self._core_deadline is None else [self._core_deadline]
         if self.dnd is not None and status.held:
             candidates.append(status.now + DND_RECHECK)
         # Without logind's word on suspend, look at the clocks at least once a minute: the

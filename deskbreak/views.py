@@ -27,7 +27,7 @@ def countdown(remaining: float) -> str:
     if remaining <= NEAR:
         return humanize(remaining)
     steps = -int(-(remaining / STEP - 0.5) // 1)  # nearest step; a half rounds down
-    return f"about {humanize(max(steps * STEP, NEAR))}"
+    return f"about {humanize(steps * STEP)}"
 
 
 def headline(status: c.Status, *, tray: bool = False) -> tuple[str, str]:
