@@ -332,11 +332,16 @@ def wait_for_tray(desktop: Desktop, wanted: Callable[[dict[str, int]], bool], wh
 
 
 def test_the_icon_shows_waiting_due_and_paused_in_the_tray_host(
-    desktop: Desktop, tmp_path: Path
+    desktop_factory: Callable[..., Desktop], tmp_path: Path
 ) -> None:
+    # A tray host of its own, so that its pixels can only be this daemon's icon.
+    # gtk-sni-tray handles each update on a thread of its own, and an icon update that is
+    # handled after the item's removal adds the widget back. Then an icon of an earlier
+    # test's daemon stays in the shared host after that daemon has left the watcher.
+    desktop = desktop_factory()
+    wait_for_tray(desktop, lambda p: p["drawn"] == 0, "an empty tray before deskbreak starts")
     cfg = tmp_path / "config.toml"
     cfg.write_text(settings_text(interval="1h30m"))
-    desktop.reset_notifications()
     daemon = RunningDaemon(desktop, cfg)
     try:
         daemon.wait_for_header("Next: ")
