@@ -7,12 +7,24 @@ test that did not run has not passed.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from tests.desktop_harness import Desktop, DesktopError, missing_programs
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give Ctrl-C (SIGINT) its terminal meaning again, for this run and every program it starts.
+
+    A shell without job control starts a background command with SIGINT ignored, and that is
+    inherited by every program the tests start: ``deskbreak logs -f`` would then not end on
+    the Ctrl-C a test sends it, as it does in a terminal.
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _require_programs() -> None:
